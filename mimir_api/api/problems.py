@@ -1,0 +1,85 @@
+"""Every error leaves the API as `application/problem+json` (RFC 9457).
+
+Handlers here cover Mimir's own errors, Starlette's HTTP errors (404, 405), FastAPI's request
+validation and anything unexpected, which becomes a 500 problem without internals leaked.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mimir_api.core.errors import (
+    PROBLEM_BASE,
+    InvalidInput,
+    MimirError,
+    Problem,
+    field_errors_from_pydantic,
+)
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("mimir.api")
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSONResponse carrying `problem` with the right status and media type."""
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _auth_header(error: MimirError) -> dict[str, str] | None:
+    return {"WWW-Authenticate": 'Bearer realm="mimir"'} if error.status == 401 else None
+
+
+async def _mimir_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MimirError)
+    return problem_response(exc.to_problem(request.url.path), _auth_header(exc))
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors_from_pydantic(list(exc.errors()))
+    error = InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
+    return problem_response(error.to_problem(request.url.path))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    problem = Problem(
+        type=PROBLEM_BASE + slug,
+        title=titles.get(exc.status_code, "HTTP error"),
+        status=exc.status_code,
+        detail=str(exc.detail),
+        instance=request.url.path,
+    )
+    return problem_response(problem, dict(exc.headers) if exc.headers else None)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    problem = Problem(
+        type=PROBLEM_BASE + "internal-error",
+        title="Internal error",
+        status=500,
+        detail="An unexpected error occurred; the server log has the details.",
+        instance=request.url.path,
+    )
+    return problem_response(problem)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(MimirError, _mimir_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,111 @@
+"""Settings, read once from the environment (`MIMIR_*`) and passed around explicitly.
+
+There is no import-time `settings = Settings()`: `get_settings()` is cached for the process,
+and `create_app(settings)` / the CLI take a `Settings` object, so tests build their own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every knob Mimir reads from the environment; README's configuration table lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="MIMIR_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".mimir"),
+        description="Folder for all local state: metadata DB, Prefect server DB, project storage.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata DB; defaults to SQLite at MIMIR_HOME/mimir.db.",
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="fsspec URL under which each project's storage object is created "
+        "(default: MIMIR_HOME/projects; e.g. s3://bucket/prefix).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API server binds to.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port the API server binds to.")
+    auth: Literal["auto", "required"] = Field(
+        default="auto",
+        description="'auto': open on loopback while no token exists, else tokens required; "
+        "'required': tokens always required.",
+    )
+    bootstrap_token: SecretStr | None = Field(
+        default=None,
+        description="An admin token accepted in addition to the stored ones (for clusters, "
+        "where the token comes from a Secret).",
+    )
+    max_body_bytes: int = Field(
+        default=10 * MIB, ge=1024, description="Largest request body the API accepts, in bytes."
+    )
+    mcp_page_size: int = Field(
+        default=50, ge=1, le=1000, description="Tools per page in MCP tools/list."
+    )
+    work_pool: str = Field(
+        default="mimir-local", description="Prefect work pool that Mimir's deployments target."
+    )
+    prefect_api_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PREFECT_API_URL", "MIMIR_PREFECT_API_URL"),
+        description="Prefect API to use; when unset `mimir up` starts its own server.",
+    )
+    prefect_port: int = Field(
+        default=4200, ge=1, le=65535, description="Port of the Prefect server `mimir up` starts."
+    )
+    ui_dir: Path | None = Field(
+        default=None, description="Folder of the static UI; defaults to the repository's ui/."
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        """Children and subprocesses must agree on MIMIR_HOME whatever their working folder."""
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The metadata DB URL, with the embedded SQLite default filled in."""
+        return self.database_url or f"sqlite:///{self.home / 'mimir.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        """Base URL of project storage objects, with the local-folder default filled in."""
+        return (self.storage_url or (self.home / "projects").as_uri()).rstrip("/")
+
+    @property
+    def resolved_prefect_api_url(self) -> str:
+        """The Prefect API URL Mimir talks to (its own server's when none is configured)."""
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def resolved_ui_dir(self) -> Path:
+        """Where the static UI lives."""
+        return self.ui_dir or Path(__file__).resolve().parents[2] / "ui"
+
+    @property
+    def binds_loopback(self) -> bool:
+        """True when only this machine can reach the API (the only case that may run open)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The metadata DB: SQLModel tables, the engine factory and Alembic migrations."""

@@ -1,0 +1,62 @@
+"""Tables of the metadata DB.
+
+These are storage models only; services convert them to the `*Public` pydantic models in
+`mimir_api.services`, so a column added here is never leaked by accident. Any change here
+needs an Alembic revision in `mimir_api/db/migrations/versions/` (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware 'now', so timestamps compare correctly across DB backends."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Attach UTC to the naive datetimes SQLite hands back (it stores no offset)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class Project(SQLModel, table=True):
+    """A workspace with its own storage object."""
+
+    __tablename__ = "projects"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(index=True, unique=True, max_length=63)
+    description: str = Field(default="", max_length=4000)
+    labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    storage_url: str = Field(max_length=1024)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only its SHA-256 digest is stored, never the secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(index=True, unique=True, max_length=63)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    scopes: str = Field(max_length=64)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
