@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectAlreadyExists
 
@@ -61,8 +62,9 @@ def register_mimir_deployments(work_pool: str) -> list[str]:
     """Create or update one deployment per Mimir flow on `work_pool`; returns their names."""
     names = []
     for mimir_flow in MIMIR_FLOWS:
-        source_flow = mimir_flow.flow.from_source(
-            source=str(SOURCE_ROOT), entrypoint=mimir_flow.entrypoint
+        source_flow = cast(
+            Flow[..., Any],
+            mimir_flow.flow.from_source(source=str(SOURCE_ROOT), entrypoint=mimir_flow.entrypoint),
         )
         source_flow.deploy(
             name=DEPLOYMENT_NAME,
@@ -79,13 +81,17 @@ def register_mimir_deployments(work_pool: str) -> list[str]:
 
 def run_selfcheck(echo: str, timeout: float) -> dict[str, Any]:
     """Trigger the selfcheck deployment and wait up to `timeout` seconds for it to finish."""
-    flow_run = run_deployment(
-        name=f"{SELFCHECK_FLOW_NAME}/{DEPLOYMENT_NAME}",
-        parameters={"echo": echo},
-        timeout=timeout,
-        poll_interval=0.5,
-        as_subflow=False,
-        tags=["mimir-selfcheck"],
+    # Called from a thread without an event loop, async_dispatch takes the sync branch.
+    flow_run = cast(
+        FlowRun,
+        run_deployment(
+            name=f"{SELFCHECK_FLOW_NAME}/{DEPLOYMENT_NAME}",
+            parameters={"echo": echo},
+            timeout=timeout,
+            poll_interval=0.5,
+            as_subflow=False,
+            tags=["mimir-selfcheck"],
+        ),
     )
     state = flow_run.state
     return {

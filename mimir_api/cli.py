@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from mimir_api import __version__
 from mimir_api.core.config import Settings
@@ -37,11 +38,11 @@ PortOption = Annotated[
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    return Settings(**overrides)
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from mimir_api.db.engine import make_engine, migrate
 
     engine = make_engine(settings.resolved_database_url)
@@ -155,7 +156,9 @@ def operations() -> None:
     from mimir_api.services.registry import build_registry
 
     for op in build_registry():
-        typer.echo(f"{op.name:24} {op.method:6} /api/v1{op.path:32} {op.scope.value:7} {op.summary}")
+        typer.echo(
+            f"{op.name:24} {op.method:6} /api/v1{op.path:32} {op.scope.value:7} {op.summary}"
+        )
 
 
 @token_app.command("create")
@@ -199,7 +202,8 @@ def token_list() -> None:
     ctx = ServiceContext(settings=settings, engine=_engine(settings), actor=LOCAL_OPERATOR)
     for token in list_tokens(ctx, TokenListQuery(include_revoked=True)).items:
         state = "revoked" if token.revoked_at else "active"
-        typer.echo(f"{token.name:24} {','.join(token.scopes):18} {state:8} created {token.created_at:%Y-%m-%d}")
+        scopes = ",".join(token.scopes)
+        typer.echo(f"{token.name:24} {scopes:18} {state:8} created {token.created_at:%Y-%m-%d}")
 
 
 @token_app.command("revoke")
@@ -225,7 +229,9 @@ def db_upgrade() -> None:
     """Apply pending metadata-DB migrations (also done on every start)."""
     settings = _settings()
     _engine(settings)
-    typer.echo(f"metadata DB at the newest schema ({settings.resolved_database_url.split('://')[0]})")
+    typer.echo(
+        f"metadata DB at the newest schema ({settings.resolved_database_url.split('://')[0]})"
+    )
 
 
 def main() -> None:

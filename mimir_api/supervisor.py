@@ -91,7 +91,9 @@ class Supervisor:
         )
         return env
 
-    def spawn(self, name: str, args: list[str], *, to_terminal: bool = False, signals: int = 1) -> Child:
+    def spawn(
+        self, name: str, args: list[str], *, to_terminal: bool = False, signals: int = 1
+    ) -> Child:
         """Start a child in its own session (the terminal's Ctrl-C reaches only us)."""
         log = None
         if not to_terminal:
@@ -103,7 +105,7 @@ class Supervisor:
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_die_with_parent,
         )
         child = Child(name=name, process=process, log=log, signals_to_stop=signals)
         self.children.append(child)
@@ -141,8 +143,17 @@ class Supervisor:
         self.echo(f"Starting the Prefect server on 127.0.0.1:{port} …")
         self.spawn(
             "prefect-server",
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
         )
         self.wait_healthy("Prefect server", f"{self.settings.resolved_prefect_api_url}/health", 180)
 
@@ -155,18 +166,33 @@ class Supervisor:
         )
         result = subprocess.run(  # noqa: S603
             [sys.executable, "-c", code, self.settings.work_pool],
-            env=self.child_env(), capture_output=True, text=True, timeout=180, check=False,
+            env=self.child_env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"registering Mimir's deployments failed:\n{result.stderr[-2000:]}")
-        return [line.split()[1] for line in result.stdout.splitlines() if line.startswith("DEPLOYMENT ")]
+        return [
+            line.split()[1] for line in result.stdout.splitlines() if line.startswith("DEPLOYMENT ")
+        ]
 
     def start_worker(self) -> None:
         """Start a process worker on Mimir's work pool (polls every second)."""
         self.spawn(
             "worker",
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool",
-             self.settings.work_pool, "--type", "process"],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "worker",
+                "start",
+                "--pool",
+                self.settings.work_pool,
+                "--type",
+                "process",
+            ],
             signals=2,
         )
 
@@ -175,9 +201,19 @@ class Supervisor:
         ensure_port_free(self.settings.host, self.settings.port, "--port / MIMIR_PORT")
         self.spawn(
             "api",
-            [sys.executable, "-m", "uvicorn", "mimir_api.api.app:create_app", "--factory",
-             "--host", self.settings.host, "--port", str(self.settings.port),
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "mimir_api.api.app:create_app",
+                "--factory",
+                "--host",
+                self.settings.host,
+                "--port",
+                str(self.settings.port),
+                "--log-level",
+                "warning",
+            ],
             to_terminal=True,
         )
         self.wait_healthy("Mimir API", f"{self.api_url}/api/v1/health", 90)
@@ -232,4 +268,6 @@ def ensure_port_free(host: str, port: int, option: str) -> None:
         try:
             sock.bind((host, port))
         except OSError:
-            raise RuntimeError(f"{host}:{port} is already in use; choose another with {option}") from None
+            raise RuntimeError(
+                f"{host}:{port} is already in use; choose another with {option}"
+            ) from None

@@ -7,7 +7,7 @@ migrates the metadata DB and refuses to start where running without auth would b
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -56,10 +56,14 @@ class MCPAuth:
         try:
             actor = await run_in_threadpool(authenticate, self.settings, self.engine, header)
             if not actor.allows(AuthScope.READ):
-                raise Unauthorized("MCP needs a bearer token (any scope): 'Authorization: Bearer …'")
+                raise Unauthorized(
+                    "MCP needs a bearer token (any scope): 'Authorization: Bearer …'"
+                )
         except MimirError as error:
             headers = {"WWW-Authenticate": 'Bearer realm="mimir"'} if error.status == 401 else None
-            await problem_response(error.to_problem(scope.get("path")), headers)(scope, receive, send)
+            await problem_response(error.to_problem(scope.get("path")), headers)(
+                scope, receive, send
+            )
             return
         scope[ACTOR_SCOPE_KEY] = actor
         await self.app(scope, receive, send)
@@ -82,7 +86,7 @@ def check_startup_safety(settings: Settings, engine: Any) -> str:
     )
 
 
-def _custom_openapi(app: FastAPI, schemas: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _custom_openapi(app: FastAPI, schemas: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(

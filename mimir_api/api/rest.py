@@ -9,6 +9,7 @@ string, the other methods from a JSON object body. Everything then goes through
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, get_args, get_origin
 
 from fastapi import APIRouter, FastAPI, Request
@@ -31,7 +32,9 @@ PROBLEM_RESPONSE = {
 
 def _is_list_field(op: Operation, name: str) -> bool:
     annotation = op.input_model.model_fields[name].annotation
-    return get_origin(annotation) is list or any(get_origin(a) is list for a in get_args(annotation))
+    return get_origin(annotation) is list or any(
+        get_origin(a) is list for a in get_args(annotation)
+    )
 
 
 async def _read_input(op: Operation, request: Request) -> tuple[dict[str, Any], dict[str, str]]:
@@ -45,7 +48,9 @@ async def _read_input(op: Operation, request: Request) -> tuple[dict[str, Any], 
                 field=f"query.{key}",
             )
         values = request.query_params.getlist(key)
-        raw[key] = values if key in op.input_model.model_fields and _is_list_field(op, key) else values[-1]
+        raw[key] = (
+            values if key in op.input_model.model_fields and _is_list_field(op, key) else values[-1]
+        )
         sources[key] = "query"
     if op.method in BODY_METHODS:
         body = await request.body()
@@ -74,7 +79,7 @@ async def _read_input(op: Operation, request: Request) -> tuple[dict[str, Any], 
     return raw, sources
 
 
-def _endpoint(op: Operation):  # type: ignore[no-untyped-def]
+def _endpoint(op: Operation) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
         state = request.app.state
         actor = await run_in_threadpool(

@@ -21,7 +21,7 @@ from mimir_api.core.config import Settings
 from mimir_api.core.errors import Forbidden, Unauthorized
 from mimir_api.db.models import ApiToken, as_utc, utcnow
 
-TOKEN_PREFIX = "mimir_"
+TOKEN_PREFIX = "mimir_"  # noqa: S105 (a prefix, not a secret)
 
 
 class Scope(StrEnum):
@@ -112,8 +112,12 @@ def create_token(engine: Engine, name: str, scopes: frozenset[Scope]) -> str:
 def active_token_count(engine: Engine) -> int:
     """How many unrevoked tokens exist; zero means open mode may apply."""
     with Session(engine) as session:
-        statement = select(func.count()).select_from(ApiToken).where(
-            ApiToken.revoked_at.is_(None)  # type: ignore[union-attr]
+        statement = (
+            select(func.count())
+            .select_from(ApiToken)
+            .where(
+                ApiToken.revoked_at.is_(None)  # type: ignore[union-attr]
+            )
         )
         return int(session.exec(statement).one())
 

@@ -85,7 +85,9 @@ def build_mcp_server(
     tools = [tool_for(op) for op in registry]
     page_size = settings.mcp_page_size
 
-    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         offset = _decode_cursor(params.cursor) if params and params.cursor else 0
         page = tools[offset : offset + page_size]
         more = offset + page_size < len(tools)

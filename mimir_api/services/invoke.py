@@ -41,7 +41,7 @@ def invoke(
         result = op.handler(ctx, params)
     except MimirError as error:
         # Services name fields by their input name; say where the caller put them.
-        if error.field in sources:
+        if error.field is not None and error.field in sources:
             located = f"{sources[error.field]}.{error.field}"
             for item in error.errors:
                 if item.field == error.field:

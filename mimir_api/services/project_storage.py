@@ -53,7 +53,9 @@ def validate_storage_url(url: str, base_url: str, field: str = "storage_url") ->
             field=field,
         )
     if not parts.netloc:
-        raise InvalidInput("a remote storage URL needs a bucket, e.g. s3://bucket/prefix", field=field)
+        raise InvalidInput(
+            "a remote storage URL needs a bucket, e.g. s3://bucket/prefix", field=field
+        )
     return url.rstrip("/")
 
 

@@ -218,7 +218,7 @@ def create_project(ctx: ServiceContext, params: ProjectCreate) -> ProjectPublic:
 @operation(method="GET", path="/projects", scope=Scope.READ, tags=("projects",))
 def list_projects(ctx: ServiceContext, params: ProjectListQuery) -> ProjectsPage:
     """List projects by name, one page at a time (cursor pagination)."""
-    statement = select(Project).order_by(Project.name).limit(params.limit + 1)  # type: ignore[arg-type]
+    statement = select(Project).order_by(Project.name).limit(params.limit + 1)
     if params.cursor:
         statement = statement.where(Project.name > _decode_cursor(params.cursor))
     with ctx.session() as session:
@@ -277,7 +277,10 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
 
 
 @operation(
-    method="POST", path="/projects/{name}/clone", scope=Scope.WRITE, status_code=201,
+    method="POST",
+    path="/projects/{name}/clone",
+    scope=Scope.WRITE,
+    status_code=201,
     tags=("projects",),
 )
 def clone_project(ctx: ServiceContext, params: ProjectClone) -> ProjectCloned:

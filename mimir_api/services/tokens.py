@@ -65,7 +65,7 @@ def _public(row: ApiToken) -> TokenPublic:
 @operation(method="GET", path="/tokens", scope=Scope.ADMIN, tags=("tokens",))
 def list_tokens(ctx: ServiceContext, params: TokenListQuery) -> TokenList:
     """List API tokens (names, scopes and use; never secrets)."""
-    statement = select(ApiToken).order_by(ApiToken.name)  # type: ignore[arg-type]
+    statement = select(ApiToken).order_by(ApiToken.name)
     if not params.include_revoked:
         statement = statement.where(ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     with ctx.session() as session:
@@ -73,8 +73,12 @@ def list_tokens(ctx: ServiceContext, params: TokenListQuery) -> TokenList:
 
 
 @operation(
-    method="POST", path="/tokens/{name}/revoke", scope=Scope.ADMIN, destructive=True,
-    idempotent=True, tags=("tokens",),
+    method="POST",
+    path="/tokens/{name}/revoke",
+    scope=Scope.ADMIN,
+    destructive=True,
+    idempotent=True,
+    tags=("tokens",),
 )
 def revoke_token(ctx: ServiceContext, params: TokenRef) -> TokenPublic:
     """Revoke a token at once; requests carrying it are refused from then on."""
