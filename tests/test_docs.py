@@ -1,0 +1,22 @@
+"""The README documents every setting and every operation (so docs cannot silently rot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mimir_api.core.config import Settings
+from mimir_api.services.registry import build_registry
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_every_setting_is_in_the_configuration_table() -> None:
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        env_names = list(alias.choices) if alias is not None else [f"MIMIR_{name.upper()}"]  # type: ignore[union-attr]
+        assert any(f"`{env}`" in README for env in env_names), f"{env_names} missing from README"
+
+
+def test_every_operation_is_in_the_operations_table() -> None:
+    for op in build_registry():
+        assert f"| `{op.name}` | `{op.method} /api/v1{op.path}` | {op.scope.value} |" in README, op.name
