@@ -17,6 +17,7 @@ import typer
 from sqlalchemy import Engine
 
 from mimir_api import __version__
+from mimir_api.cli_pipeline import pipeline_app
 from mimir_api.core.config import Settings
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata DB maintenance.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(db_app, name="db")
 
 HostOption = Annotated[

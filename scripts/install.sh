@@ -20,5 +20,7 @@ if [ ! -x "$VENV/bin/uv" ]; then
 fi
 echo "==> installing mimir-aip and its dev tools"
 UV_COMPILE_BYTECODE=1 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e ".[dev]"
+echo "==> installing the example plugin (used by the tests)"
+"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e examples/mimir-example-plugin
 "$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 touch "$VENV/.mimir-installed"

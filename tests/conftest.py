@@ -34,6 +34,10 @@ def session_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefec
         async_url = url.replace("postgresql+psycopg://", "postgresql+asyncpg://")
         with prefect_server(home, async_url) as server:
             yield server
+            # flush log records of in-process flow runs before the server goes away
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=10)
 
 
 @dataclass
@@ -74,7 +78,7 @@ def platform(
     home = tmp_path_factory.mktemp("mimir-home")
     port = free_port()
     env = prefect_env(session_prefect.home, session_prefect.api_url)
-    env.update(MIMIR_HOME=str(home), MIMIR_PORT=str(port))
+    env.update(MIMIR_HOME=str(home), MIMIR_PORT=str(port), MIMIR_HTTP_ALLOWED_HOSTS="127.0.0.1")
     token = mimir_cli(env, "token", "create", "test-admin", "--scope", "admin").strip()
     read_token = mimir_cli(env, "token", "create", "test-reader", "--scope", "read").strip()
     log = open(home / "up.log", "ab")  # noqa: SIM115

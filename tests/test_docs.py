@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flows.settings import RuntimeSettings
 from mimir_api.core.config import Settings
 from mimir_api.services.registry import build_registry
 
@@ -11,7 +12,8 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def test_every_setting_is_in_the_configuration_table() -> None:
-    for name, field in Settings.model_fields.items():
+    fields = list(Settings.model_fields.items()) + list(RuntimeSettings.model_fields.items())
+    for name, field in fields:
         alias = field.validation_alias
         env_names = list(alias.choices) if alias is not None else [f"MIMIR_{name.upper()}"]  # type: ignore[union-attr]
         assert any(f"`{env}`" in README for env in env_names), f"{env_names} missing from README"

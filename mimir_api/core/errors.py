@@ -19,6 +19,8 @@ class FieldError(BaseModel):
     field: str = Field(description="Dotted path of the field, e.g. 'body.labels.env'.")
     message: str = Field(description="What was wrong and what was expected.")
     type: str = Field(default="invalid", description="Machine-readable error kind.")
+    line: int | None = Field(default=None, description="Line in an uploaded document, if any.")
+    column: int | None = Field(default=None, description="Column in an uploaded document.")
 
 
 class Problem(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -59,4 +59,46 @@ class ApiToken(SQLModel, table=True):
     )
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class Pipeline(SQLModel, table=True):
+    """A project's pipeline; its YAML lives in versions, its runs in Prefect."""
+
+    __tablename__ = "pipelines"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_pipelines_project_name"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=63)
+    type: str = Field(max_length=16)
+    current_version: int = Field(default=1)
+    deployment_id: str | None = Field(default=None, max_length=36)
+    webhook_secret_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class PipelineVersion(SQLModel, table=True):
+    """One saved YAML of a pipeline; never changed once written."""
+
+    __tablename__ = "pipeline_versions"
+    __table_args__ = (UniqueConstraint("pipeline_id", "version", name="uq_pipeline_versions"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    pipeline_id: str = Field(
+        sa_column=Column(ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    version: int
+    yaml: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=128)
+    message: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

@@ -268,8 +268,11 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
 
     Storage goes first: if it cannot be removed the project stays, intact and retryable.
     """
+    from mimir_api.services.pipelines import remove_project_deployments
+
     with ctx.session() as session:
         row = _get_row(session, params.name)
+        remove_project_deployments(session, row)
         removed = project_storage.remove_storage_object(row.storage_url)
         session.delete(row)
         session.commit()

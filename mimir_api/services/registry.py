@@ -136,9 +136,9 @@ class OperationRegistry:
 
 def build_registry() -> OperationRegistry:
     """The registry of all of Mimir's operations."""
-    from mimir_api.services import projects, system, tokens
+    from mimir_api.services import pipeline_runs, pipelines, projects, system, tokens
 
     registry = OperationRegistry()
-    for module in (system, projects, tokens):
+    for module in (system, projects, tokens, pipelines, pipeline_runs):
         registry.add_module(module)
     return registry

@@ -1,0 +1,1 @@
+"""Pipeline actions: the plugin format (`base`), the registry (`registry`) and the built-ins."""

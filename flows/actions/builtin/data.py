@@ -1,0 +1,137 @@
+"""Parsing and reshaping: `json.parse`, `json.query` (JMESPath), `csv.parse`, `transform.*`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from pydantic import BaseModel, ConfigDict, Field
+
+from flows.actions.base import ActionContext, action
+from flows.pipeline.errors import PermanentError
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JsonParseParams(_Params):
+    """Inputs of json.parse."""
+
+    text: str = Field(description="JSON text.")
+
+
+@action("json.parse")
+def json_parse(params: JsonParseParams, ctx: ActionContext) -> dict[str, Any]:
+    """Parse JSON text; the value is under `result`."""
+    try:
+        return {"result": json.loads(params.text)}
+    except ValueError as exc:
+        raise PermanentError(f"not valid JSON: {exc}") from None
+
+
+class JsonQueryParams(_Params):
+    """Inputs of json.query."""
+
+    data: Any = Field(description="The value to query (usually a template).")
+    path: str = Field(description="JMESPath expression, e.g. 'items[?active].id'.")
+
+
+@action("json.query")
+def json_query(params: JsonQueryParams, ctx: ActionContext) -> dict[str, Any]:
+    """Select from JSON data with JMESPath; the value is under `result`."""
+    try:
+        return {"result": jmespath.search(params.path, params.data)}
+    except JMESPathError as exc:
+        raise PermanentError(f"JMESPath {params.path!r}: {exc}") from None
+
+
+class CsvParseParams(_Params):
+    """Inputs of csv.parse."""
+
+    text: str = Field(description="CSV text with a header row.")
+    delimiter: str = Field(default=",", min_length=1, max_length=1, description="Field separator.")
+    max_rows: int = Field(default=100_000, ge=1, description="Fail beyond this many rows.")
+
+
+@action("csv.parse")
+def csv_parse(params: CsvParseParams, ctx: ActionContext) -> dict[str, Any]:
+    """Parse CSV with a header into a list of row objects under `rows`."""
+    reader = csv.DictReader(io.StringIO(params.text), delimiter=params.delimiter)
+    rows: list[dict[str, Any]] = []
+    for row in reader:
+        if len(rows) >= params.max_rows:
+            raise PermanentError(f"CSV has more than max_rows={params.max_rows} rows")
+        rows.append(row)
+    return {"rows": rows, "columns": reader.fieldnames or []}
+
+
+class MapParams(_Params):
+    """Inputs of transform.map."""
+
+    items: list[Any] = Field(description="The list to transform.")
+    template: Any = Field(description="Output per item; templates see `item` and `index`.")
+
+
+@action("transform.map", deferred=("template",))
+def transform_map(params: MapParams, ctx: ActionContext) -> dict[str, Any]:
+    """Build one output per item from a template; the list is under `result`."""
+    return {
+        "result": [
+            ctx.render(params.template, {"item": item, "index": index})
+            for index, item in enumerate(params.items)
+        ]
+    }
+
+
+class FilterParams(_Params):
+    """Inputs of transform.filter."""
+
+    items: list[Any] = Field(description="The list to filter.")
+    condition: str = Field(description="Template per item (sees `item`); truthy keeps it.")
+
+
+@action("transform.filter", deferred=("condition",))
+def transform_filter(params: FilterParams, ctx: ActionContext) -> dict[str, Any]:
+    """Keep the items whose condition is truthy; the list is under `result`."""
+    kept = [item for item in params.items if ctx.render(params.condition, {"item": item})]
+    return {"result": kept}
+
+
+class SelectParams(_Params):
+    """Inputs of transform.select."""
+
+    items: list[dict[str, Any]] = Field(description="Objects to project.")
+    fields: list[str] = Field(
+        min_length=1, description="Fields to keep (missing ones become null)."
+    )
+
+
+@action("transform.select")
+def transform_select(params: SelectParams, ctx: ActionContext) -> dict[str, Any]:
+    """Keep only the named fields of each object; the list is under `result`."""
+    return {
+        "result": [{field: item.get(field) for field in params.fields} for item in params.items]
+    }
+
+
+class RenameParams(_Params):
+    """Inputs of transform.rename."""
+
+    items: list[dict[str, Any]] = Field(description="Objects whose fields to rename.")
+    mapping: dict[str, str] = Field(description="Old name → new name.")
+
+
+@action("transform.rename")
+def transform_rename(params: RenameParams, ctx: ActionContext) -> dict[str, Any]:
+    """Rename fields of each object; the list is under `result`."""
+    return {
+        "result": [
+            {params.mapping.get(key, key): value for key, value in item.items()}
+            for item in params.items
+        ]
+    }

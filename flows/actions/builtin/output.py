@@ -1,0 +1,128 @@
+"""Output pipelines: `report.render` writes a report file, `notify` tells someone.
+
+Both are allowed only in output pipelines (checked at compile time).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Literal
+
+import httpx
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from flows.actions.base import ActionContext, action
+from flows.actions.builtin.files import safe_path
+from flows.actions.builtin.http_request import RetryableHTTPError
+from flows.actions.builtin.net_guard import check_url
+from flows.pipeline.errors import PermanentError
+from flows.settings import runtime_settings
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReportParams(_Params):
+    """Inputs of report.render."""
+
+    path: str = Field(description="Where to write the report in the project storage.")
+    format: Literal["markdown", "html", "csv"] = Field(description="Report format.")
+    template: str | None = Field(default=None, description="Inline Jinja template (markdown/html).")
+    template_path: str | None = Field(
+        default=None, description="Template file in the project storage (markdown/html)."
+    )
+    data: Any = Field(default=None, description="Value the template sees as `data`.")
+    rows: list[dict[str, Any]] | None = Field(default=None, description="Rows for a CSV report.")
+
+    @model_validator(mode="after")
+    def _source(self) -> ReportParams:
+        if self.format == "csv":
+            if self.rows is None:
+                raise ValueError("a csv report needs 'rows'")
+        elif (self.template is None) == (self.template_path is None):
+            raise ValueError("give exactly one of 'template' or 'template_path'")
+        return self
+
+
+@action("report.render", pipeline_types=("output",), deferred=("template",))
+def report_render(params: ReportParams, ctx: ActionContext) -> dict[str, Any]:
+    """Render a Markdown/HTML report from a sandboxed Jinja template, or CSV from rows."""
+    if params.format == "csv":
+        rows = params.rows or []
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    else:
+        source = params.template
+        if source is None:
+            fs, template_file = safe_path(ctx, params.template_path or "")
+            source = fs.cat_file(template_file).decode()
+        env = ImmutableSandboxedEnvironment(autoescape=params.format == "html")
+        try:
+            text = env.from_string(source).render(
+                data=params.data, run_id=ctx.run_id, pipeline=ctx.pipeline
+            )
+        except TemplateError as exc:
+            raise PermanentError(f"report template: {exc}") from None
+    fs, target = safe_path(ctx, params.path)
+    fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+    data = text.encode()
+    fs.pipe_file(target, data)
+    return {"path": params.path, "format": params.format, "size": len(data)}
+
+
+class NotifyParams(_Params):
+    """Inputs of notify."""
+
+    message: str = Field(description="The notification text.")
+    title: str = Field(default="Mimir AIP", description="Subject / title.")
+    webhook: str | None = Field(default=None, description="URL to POST a JSON payload to.")
+    webhook_secret: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the webhook URL."
+    )
+    block: str | None = Field(
+        default=None,
+        description="A Prefect notification block as 'type-slug/name' (e.g. 'slack-webhook/ops').",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> NotifyParams:
+        if sum(x is not None for x in (self.webhook, self.webhook_secret, self.block)) != 1:
+            raise ValueError("give exactly one of 'webhook', 'webhook_secret' or 'block'")
+        return self
+
+
+@action("notify", pipeline_types=("output",))
+def notify(params: NotifyParams, ctx: ActionContext) -> dict[str, Any]:
+    """Send a notification through a Prefect notification block or a plain webhook."""
+    if params.block:
+        from prefect.blocks.core import Block
+
+        block: Any = Block.load(params.block)
+        block.notify(params.message, params.title)
+        return {"sent": True, "via": "block"}
+    url = params.webhook or ctx.secret(params.webhook_secret or "")
+    check_url(url, runtime_settings().http_allowed_hosts)
+    payload = {
+        "title": params.title,
+        "message": params.message,
+        "pipeline": ctx.pipeline,
+        "project": ctx.project,
+        "run_id": ctx.run_id,
+    }
+    try:
+        response = httpx.post(url, json=payload, timeout=30)
+    except httpx.TransportError as exc:
+        raise RetryableHTTPError(f"webhook unreachable: {type(exc).__name__}") from None
+    if response.status_code == 429 or response.status_code >= 500:
+        raise RetryableHTTPError(f"webhook answered {response.status_code}")
+    if response.status_code >= 400:
+        raise PermanentError(f"webhook answered {response.status_code}")
+    return {"sent": True, "via": "webhook", "status": response.status_code}

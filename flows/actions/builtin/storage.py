@@ -1,0 +1,101 @@
+"""`storage.write` / `storage.read`: tables in the project's storage, through storage_plugins.
+
+Before the project has an ontology, `storage.write` with `source: NAME` lands records in the
+raw area; with `table: NAME` it writes rows to an existing table of the project's schema.
+Every write is one atomic call: all rows or none, so a failed run never leaves half a batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from flows.actions.base import ActionContext, action
+from flows.pipeline.errors import PermanentError
+from flows.storage_binding import RawRowsRejected, open_store, raw_table_name, write_raw
+
+
+class StorageWriteParams(BaseModel):
+    """Inputs of storage.write."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    rows: list[dict[str, Any]] = Field(description="Records to store.")
+    source: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,50}$",
+        description="Raw-area source name (before the project has an ontology).",
+    )
+    table: str | None = Field(default=None, description="An existing table of the project.")
+    mode: Literal["insert", "upsert", "replace"] = Field(
+        default="upsert", description="For `table`: insert, upsert by primary key, or replace."
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StorageWriteParams:
+        if (self.source is None) == (self.table is None):
+            raise ValueError("give exactly one of 'source' (raw area) or 'table'")
+        return self
+
+
+@action("storage.write", writes_storage=True)
+def storage_write(params: StorageWriteParams, ctx: ActionContext) -> dict[str, Any]:
+    """Write records atomically; returns the table and the number of rows (not the rows)."""
+    store = open_store(ctx.storage_url)
+    try:
+        if params.source is not None:
+            try:
+                return write_raw(store, params.source, params.rows, ctx.run_id)
+            except RawRowsRejected as exc:
+                raise PermanentError(str(exc)) from None
+        if params.table not in store.tables():
+            raise PermanentError(f"table {params.table!r} does not exist in the project storage")
+        result = store.write(params.table, params.rows, mode=params.mode)
+        return {"table": result.table, "rows": result.rows, "mode": result.mode}
+    finally:
+        store.close()
+
+
+class StorageReadParams(BaseModel):
+    """Inputs of storage.read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table: str | None = Field(default=None, description="Table to read.")
+    source: str | None = Field(default=None, description="Raw-area source to read.")
+    where: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Filters: {column, op, value} (eq, ne, lt, le, gt, ge, in, like, is_null).",
+    )
+    columns: list[str] | None = Field(default=None, description="Columns to return.")
+    order_by: list[str] = Field(
+        default_factory=list, description="Columns to order by ('-col' descending)."
+    )
+    limit: int = Field(default=1000, ge=1, le=100_000, description="Most rows to return.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StorageReadParams:
+        if (self.source is None) == (self.table is None):
+            raise ValueError("give exactly one of 'table' or 'source'")
+        return self
+
+
+@action("storage.read")
+def storage_read(params: StorageReadParams, ctx: ActionContext) -> dict[str, Any]:
+    """Read rows (filtered, ordered, limited) into the context under `rows`."""
+    table = params.table or raw_table_name(params.source or "")
+    store = open_store(ctx.storage_url)
+    try:
+        if table not in store.tables():
+            raise PermanentError(f"table {table!r} does not exist in the project storage")
+        page = store.read(
+            table,
+            where=params.where,
+            columns=params.columns,
+            order_by=params.order_by,
+            limit=params.limit,
+        )
+        return {"table": table, "rows": page.rows, "more": page.next_cursor is not None}
+    finally:
+        store.close()

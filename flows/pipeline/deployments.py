@@ -1,0 +1,200 @@
+"""Pipelines as Prefect deployments, and their runs as Prefect flow runs.
+
+Each saved pipeline becomes one deployment: its *flow* is named after the pipeline and its
+*deployment* after the project (`fetch-orders/sales` in the Prefect UI), its entrypoint is the
+generic `run-pipeline` flow, and the pipeline's YAML rides along as a default parameter, so a
+worker (a process or a pod) needs only Mimir's code to run it. Mimir keeps no run history of its
+own: everything below reads Prefect's API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import DeploymentScheduleCreate
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+    TaskRunFilter,
+    TaskRunFilterFlowRunId,
+)
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
+from prefect.client.schemas.sorting import FlowRunSort, LogSort
+from prefect.deployments import run_deployment
+from prefect.states import Cancelling
+from prefect.utilities.callables import parameter_schema
+
+from flows.deploy import SOURCE_ROOT
+from flows.pipeline.compiler import Plan
+from flows.pipeline.flow import ENTRYPOINT, run_pipeline
+
+
+@dataclass(frozen=True)
+class PipelineTarget:
+    """What a deployment needs to know about the project it belongs to."""
+
+    project: str
+    storage_url: str
+    work_pool: str
+
+
+def _schedules(plan: Plan) -> list[DeploymentScheduleCreate]:
+    schedule = plan.document.schedule
+    if schedule is None:
+        return []
+    if schedule.cron:
+        return [DeploymentScheduleCreate(schedule=CronSchedule(cron=schedule.cron, timezone=schedule.timezone))]
+    return [
+        DeploymentScheduleCreate(
+            schedule=IntervalSchedule(interval=schedule.interval_delta, timezone=schedule.timezone)  # type: ignore[arg-type]
+        )
+    ]
+
+
+def upsert_deployment(plan: Plan, version: int, target: PipelineTarget) -> str:
+    """Create or update the pipeline's deployment (and replace its schedule); returns its id."""
+    doc = plan.document
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name(doc.name)
+        deployment_id = client.create_deployment(
+            flow_id=flow_id,
+            name=target.project,
+            version=str(version),
+            description=doc.description or f"Mimir {doc.type} pipeline {doc.name}",
+            work_pool_name=target.work_pool,
+            entrypoint=ENTRYPOINT,
+            path=str(SOURCE_ROOT),
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(SOURCE_ROOT)}}
+            ],
+            parameters={
+                "pipeline_yaml": plan.text,
+                "project": target.project,
+                "storage_url": target.storage_url,
+                "version": version,
+                "parameters": {},
+            },
+            parameter_openapi_schema=parameter_schema(run_pipeline).model_dump_for_openapi(),
+            enforce_parameter_schema=False,
+            tags=["mimir", "mimir-pipeline", f"project:{target.project}", f"type:{doc.type}"],
+        )
+        for existing in client.read_deployment_schedules(deployment_id):
+            client.delete_deployment_schedule(deployment_id, existing.id)
+        schedules = _schedules(plan)
+        if schedules:
+            client.create_deployment_schedules(deployment_id, schedules)
+    return str(deployment_id)
+
+
+def delete_deployment(deployment_id: str) -> None:
+    """Remove a pipeline's deployment (its scheduled runs go with it)."""
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_deployment(UUID(deployment_id))
+        except ObjectNotFound:
+            return
+
+
+def start_run(deployment_id: str, parameters: dict[str, Any], tags: list[str]) -> FlowRun:
+    """Create a flow run of the deployment and return at once (the worker picks it up)."""
+    flow_run: FlowRun = run_deployment(  # type: ignore[assignment]
+        name=UUID(deployment_id), parameters={"parameters": parameters}, timeout=0,
+        as_subflow=False, tags=tags,
+    )
+    return flow_run
+
+
+def _duration(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
+def run_summary(flow_run: FlowRun) -> dict[str, Any]:
+    """The fields Mimir shows for a run."""
+    state = flow_run.state
+    return {
+        "id": str(flow_run.id),
+        "name": flow_run.name,
+        "state": state.type.value if state else "UNKNOWN",
+        "state_name": state.name if state else "Unknown",
+        "message": state.message if state else None,
+        "created": flow_run.created,
+        "start_time": flow_run.start_time,
+        "end_time": flow_run.end_time,
+        "duration_s": _duration(flow_run.start_time, flow_run.end_time),
+        "parameters": (flow_run.parameters or {}).get("parameters", {}),
+        "tags": list(flow_run.tags or []),
+    }
+
+
+def list_runs(deployment_id: str, limit: int) -> list[dict[str, Any]]:
+    """Newest runs of the deployment first."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[UUID(deployment_id)])),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=limit,
+        )
+    return [run_summary(run) for run in runs]
+
+
+def get_run(deployment_id: str, run_id: UUID, log_limit: int = 200) -> dict[str, Any] | None:
+    """One run with its task runs (one per executed work step) and its latest logs."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[UUID(deployment_id)])),
+            limit=1,
+        )
+        if not runs:
+            return None
+        tasks = client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run_id])),
+            limit=1000,
+        )
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])),
+            limit=log_limit,
+            sort=LogSort.TIMESTAMP_DESC,
+        )
+    detail = run_summary(runs[0])
+    detail["steps"] = [
+        {
+            "name": task.name,
+            "state": task.state.type.value if task.state else "UNKNOWN",
+            "attempts": task.run_count,
+            "start_time": task.start_time,
+            "end_time": task.end_time,
+            "duration_s": _duration(task.start_time, task.end_time),
+        }
+        for task in sorted(tasks, key=lambda t: t.expected_start_time or t.created or datetime.min)
+    ]
+    detail["logs"] = [
+        {"time": log.timestamp, "level": log.level, "message": log.message} for log in reversed(logs)
+    ]
+    return detail
+
+
+def cancel_run(deployment_id: str, run_id: UUID) -> dict[str, Any] | None:
+    """Ask Prefect to cancel a run (the worker stops it); returns the updated summary."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[UUID(deployment_id)])),
+            limit=1,
+        )
+        if not runs:
+            return None
+        if runs[0].state and not runs[0].state.is_final():
+            client.set_flow_run_state(run_id, Cancelling(message="cancelled through Mimir"), force=True)
+        return run_summary(client.read_flow_run(run_id))

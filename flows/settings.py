@@ -1,0 +1,32 @@
+"""Settings the pipeline runtime reads in the worker (a process or a pod), from MIMIR_* env."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """Limits and policies that apply to every pipeline run on this worker."""
+
+    model_config = SettingsConfigDict(env_prefix="MIMIR_", extra="ignore")
+
+    http_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts, IPs or CIDRs that http.request may reach even though "
+        "they are private/loopback (e.g. '127.0.0.1,10.0.0.0/8,api.internal').",
+    )
+    http_max_response_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest HTTP response body a step reads."
+    )
+    for_each_max_items: int = Field(
+        default=10_000, ge=1, description="Upper bound on items one for_each step may process."
+    )
+
+
+@lru_cache(maxsize=1)
+def runtime_settings() -> RuntimeSettings:
+    """Read once per process."""
+    return RuntimeSettings()

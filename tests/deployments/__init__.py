@@ -1,0 +1,1 @@
+"""Tests of deployments/ (Kubernetes manifests, work pool template, images) and prefect.yaml."""
