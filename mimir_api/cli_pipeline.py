@@ -14,7 +14,9 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-pipeline_app = typer.Typer(help="Lint, inspect, run and test pipeline YAML files.", no_args_is_help=True)
+pipeline_app = typer.Typer(
+    help="Lint, inspect, run and test pipeline YAML files.", no_args_is_help=True
+)
 
 FileArg = Annotated[Path, typer.Argument(help="Pipeline YAML file.", exists=True, dir_okay=False)]
 
@@ -73,7 +75,9 @@ def dry_run(path: FileArg) -> None:
 @pipeline_app.command("run")
 def run(
     path: FileArg,
-    param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE (YAML value).")] = [],  # noqa: B006
+    param: Annotated[
+        list[str], typer.Option("--param", "-p", help="NAME=VALUE (YAML value).")
+    ] = [],  # noqa: B006
     storage: Annotated[str, typer.Option(help="Storage URL for file/storage steps.")] = "",
 ) -> None:
     """Run a pipeline file now, in this process, and print its run summary."""
@@ -96,14 +100,18 @@ def run(
 
 def _subset(expected: Any, actual: Any) -> bool:
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _subset(v, actual[k]) for k, v in expected.items())
+        return isinstance(actual, dict) and all(
+            k in actual and _subset(v, actual[k]) for k, v in expected.items()
+        )
     return bool(expected == actual)
 
 
 @pipeline_app.command("test")
 def test(
     path: FileArg,
-    cases: Annotated[Path, typer.Argument(help="Test file: cases with params, stubs, expect.", exists=True)],
+    cases: Annotated[
+        Path, typer.Argument(help="Test file: cases with params, stubs, expect.", exists=True)
+    ],
 ) -> None:
     """Run the real compiled flow once per test case, with stubbed step outputs, and check
     the expected status, executed steps and context (a subset match)."""
@@ -117,18 +125,26 @@ def test(
         expect = case.get("expect", {})
         try:
             summary = run_pipeline.with_options(name=plan.document.name)(
-                path.read_text(), case.get("params", {}), project="test",
-                storage_url=case.get("storage_url", ""), stubs=case.get("stubs", {}),
+                path.read_text(),
+                case.get("params", {}),
+                project="test",
+                storage_url=case.get("storage_url", ""),
+                stubs=case.get("stubs", {}),
             )
         except Exception as exc:
             summary = {"status": "failed", "error": str(exc), "context": {}, "executed": []}
         problems = []
         if "status" in expect and summary["status"] != expect["status"]:
-            problems.append(f"status {summary['status']!r} != {expect['status']!r} ({summary.get('error')})")
+            problems.append(
+                f"status {summary['status']!r} != {expect['status']!r} ({summary.get('error')})"
+            )
         if "executed" in expect and summary["executed"] != expect["executed"]:
             problems.append(f"executed {summary['executed']} != {expect['executed']}")
         if "context" in expect and not _subset(expect["context"], summary["context"]):
-            problems.append(f"context {json.dumps(summary['context'], default=str)[:500]} lacks {expect['context']}")
+            problems.append(
+                f"context {json.dumps(summary['context'], default=str)[:500]} "
+                f"lacks {expect['context']}"
+            )
         if "error_contains" in expect and expect["error_contains"] not in str(summary.get("error")):
             problems.append(f"error {summary.get('error')!r} lacks {expect['error_contains']!r}")
         failures += bool(problems)
@@ -138,4 +154,3 @@ def test(
     typer.echo(f"{len(spec.get('cases', [])) - failures} passed, {failures} failed")
     if failures or not spec.get("cases"):
         raise typer.Exit(1)
-

@@ -10,7 +10,7 @@ own: everything below reads Prefect's API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
     FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
     FlowRunFilterId,
     LogFilter,
     LogFilterFlowRunId,
@@ -52,7 +53,11 @@ def _schedules(plan: Plan) -> list[DeploymentScheduleCreate]:
     if schedule is None:
         return []
     if schedule.cron:
-        return [DeploymentScheduleCreate(schedule=CronSchedule(cron=schedule.cron, timezone=schedule.timezone))]
+        return [
+            DeploymentScheduleCreate(
+                schedule=CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
+            )
+        ]
     return [
         DeploymentScheduleCreate(
             schedule=IntervalSchedule(interval=schedule.interval_delta, timezone=schedule.timezone)  # type: ignore[arg-type]
@@ -109,8 +114,11 @@ def delete_deployment(deployment_id: str) -> None:
 def start_run(deployment_id: str, parameters: dict[str, Any], tags: list[str]) -> FlowRun:
     """Create a flow run of the deployment and return at once (the worker picks it up)."""
     flow_run: FlowRun = run_deployment(  # type: ignore[assignment]
-        name=UUID(deployment_id), parameters={"parameters": parameters}, timeout=0,
-        as_subflow=False, tags=tags,
+        name=UUID(deployment_id),
+        parameters={"parameters": parameters},
+        timeout=0,
+        as_subflow=False,
+        tags=tags,
     )
     return flow_run
 
@@ -137,10 +145,20 @@ def run_summary(flow_run: FlowRun) -> dict[str, Any]:
     }
 
 
-def list_runs(deployment_id: str, limit: int) -> list[dict[str, Any]]:
-    """Newest runs of the deployment first."""
+def list_runs(
+    deployment_id: str, limit: int, include_upcoming: bool = False
+) -> list[dict[str, Any]]:
+    """Newest runs of the deployment first; runs scheduled for later only when asked."""
+    flow_run_filter = None
+    if not include_upcoming:
+        flow_run_filter = FlowRunFilter(
+            expected_start_time=FlowRunFilterExpectedStartTime(
+                before_=datetime.now(UTC)  # type: ignore[arg-type]  (pydantic coerces it)
+            )
+        )
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
+            flow_run_filter=flow_run_filter,
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[UUID(deployment_id)])),
             sort=FlowRunSort.EXPECTED_START_TIME_DESC,
             limit=limit,
@@ -160,7 +178,7 @@ def get_run(deployment_id: str, run_id: UUID, log_limit: int = 200) -> dict[str,
             return None
         tasks = client.read_task_runs(
             task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run_id])),
-            limit=1000,
+            limit=200,  # the Prefect API caps a page at 200
         )
         logs = client.read_logs(
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])),
@@ -180,7 +198,8 @@ def get_run(deployment_id: str, run_id: UUID, log_limit: int = 200) -> dict[str,
         for task in sorted(tasks, key=lambda t: t.expected_start_time or t.created or datetime.min)
     ]
     detail["logs"] = [
-        {"time": log.timestamp, "level": log.level, "message": log.message} for log in reversed(logs)
+        {"time": log.timestamp, "level": log.level, "message": log.message}
+        for log in reversed(logs)
     ]
     return detail
 
@@ -196,5 +215,7 @@ def cancel_run(deployment_id: str, run_id: UUID) -> dict[str, Any] | None:
         if not runs:
             return None
         if runs[0].state and not runs[0].state.is_final():
-            client.set_flow_run_state(run_id, Cancelling(message="cancelled through Mimir"), force=True)
+            client.set_flow_run_state(
+                run_id, Cancelling(message="cancelled through Mimir"), force=True
+            )
         return run_summary(client.read_flow_run(run_id))

@@ -191,6 +191,17 @@ class PipelineDocument(_Strict):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema editors can validate pipeline files against (`mimir pipeline schema`)."""
     schema = PipelineDocument.model_json_schema(by_alias=True)
+    size = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": _SIZE.pattern}]}
+    duration = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _DURATION.pattern}]}
+    schema["properties"]["context_limit"].update(size)
+    schema["properties"]["context_limit"].pop("type", None)
+    for model, field in (("Step", "retry_delay"), ("Step", "timeout"), ("Schedule", "interval")):
+        prop = schema["$defs"][model]["properties"][field]
+        prop.pop("type", None)
+        prop.pop("anyOf", None)
+        prop.update(
+            duration if field != "timeout" else {"anyOf": [*duration["anyOf"], {"type": "null"}]}
+        )
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Mimir AIP pipeline"
     return schema

@@ -48,6 +48,9 @@ class RunListQuery(PipelineRef):
     """Input of list_pipeline_runs."""
 
     limit: int = Field(default=20, ge=1, le=200, description="Most runs to return, newest first.")
+    include_upcoming: bool = Field(
+        default=False, description="Also list runs a schedule created for later."
+    )
 
 
 class WebhookTrigger(_Input):
@@ -137,7 +140,9 @@ def _deployment_of(ctx: ServiceContext, project: str, name: str) -> tuple[Pipeli
         return row, row.deployment_id
 
 
-def _start(ctx: ServiceContext, project: str, name: str, parameters: dict[str, Any], via: str) -> RunStarted:
+def _start(
+    ctx: ServiceContext, project: str, name: str, parameters: dict[str, Any], via: str
+) -> RunStarted:
     from flows.pipeline.deployments import start_run
     from flows.pipeline.runtime import InvalidParameters, resolve_parameters
 
@@ -157,14 +162,19 @@ def _start(ctx: ServiceContext, project: str, name: str, parameters: dict[str, A
         raise Unavailable(f"Prefect could not start the run: {exc}") from exc
     state = flow_run.state
     return RunStarted(
-        flow_run_id=str(flow_run.id), flow_run_name=flow_run.name,
-        state=state.type.value if state else "SCHEDULED", deployment=f"{name}/{project}",
+        flow_run_id=str(flow_run.id),
+        flow_run_name=flow_run.name,
+        state=state.type.value if state else "SCHEDULED",
+        deployment=f"{name}/{project}",
     )
 
 
 @operation(
-    method="POST", path="/projects/{project}/pipelines/{name}/runs", scope=Scope.WRITE,
-    status_code=201, tags=("pipeline runs",),
+    method="POST",
+    path="/projects/{project}/pipelines/{name}/runs",
+    scope=Scope.WRITE,
+    status_code=201,
+    tags=("pipeline runs",),
 )
 def run_pipeline(ctx: ServiceContext, params: RunStart) -> RunStarted:
     """Start a run now (returns the flow-run id at once; follow it with get_pipeline_run)."""
@@ -172,7 +182,9 @@ def run_pipeline(ctx: ServiceContext, params: RunStart) -> RunStarted:
 
 
 @operation(
-    method="GET", path="/projects/{project}/pipelines/{name}/runs", scope=Scope.READ,
+    method="GET",
+    path="/projects/{project}/pipelines/{name}/runs",
+    scope=Scope.READ,
     tags=("pipeline runs",),
 )
 def list_pipeline_runs(ctx: ServiceContext, params: RunListQuery) -> RunList:
@@ -181,7 +193,12 @@ def list_pipeline_runs(ctx: ServiceContext, params: RunListQuery) -> RunList:
 
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
     try:
-        return RunList(items=[RunSummary(**run) for run in list_runs(deployment_id, params.limit)])
+        return RunList(
+            items=[
+                RunSummary(**run)
+                for run in list_runs(deployment_id, params.limit, params.include_upcoming)
+            ]
+        )
     except Exception as exc:
         raise Unavailable(f"could not read runs from Prefect: {exc}") from exc
 
@@ -193,7 +210,9 @@ def _detail(run: dict[str, Any] | None, run_id: uuid.UUID, name: str) -> dict[st
 
 
 @operation(
-    method="GET", path="/projects/{project}/pipelines/{name}/runs/{run_id}", scope=Scope.READ,
+    method="GET",
+    path="/projects/{project}/pipelines/{name}/runs/{run_id}",
+    scope=Scope.READ,
     tags=("pipeline runs",),
 )
 def get_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunDetail:
@@ -209,8 +228,11 @@ def get_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunDetail:
 
 
 @operation(
-    method="POST", path="/projects/{project}/pipelines/{name}/runs/{run_id}/cancel",
-    scope=Scope.WRITE, idempotent=True, tags=("pipeline runs",),
+    method="POST",
+    path="/projects/{project}/pipelines/{name}/runs/{run_id}/cancel",
+    scope=Scope.WRITE,
+    idempotent=True,
+    tags=("pipeline runs",),
 )
 def cancel_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunSummary:
     """Cancel a scheduled or running run (Prefect stops it on the worker)."""
@@ -225,8 +247,11 @@ def cancel_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunSummary:
 
 
 @operation(
-    method="POST", path="/projects/{project}/pipelines/{name}/webhook", scope=Scope.WRITE,
-    status_code=201, tags=("pipeline runs",),
+    method="POST",
+    path="/projects/{project}/pipelines/{name}/webhook",
+    scope=Scope.WRITE,
+    status_code=201,
+    tags=("pipeline runs",),
 )
 def create_pipeline_webhook(ctx: ServiceContext, params: PipelineRef) -> WebhookCreated:
     """Create (or rotate) the pipeline's webhook secret; the old one stops working."""
@@ -240,7 +265,10 @@ def create_pipeline_webhook(ctx: ServiceContext, params: PipelineRef) -> Webhook
 
 
 @operation(
-    method="POST", path="/hooks/{project}/{name}", scope=Scope.PUBLIC, status_code=201,
+    method="POST",
+    path="/hooks/{project}/{name}",
+    scope=Scope.PUBLIC,
+    status_code=201,
     tags=("pipeline runs",),
 )
 def trigger_pipeline_webhook(ctx: ServiceContext, params: WebhookTrigger) -> RunStarted:

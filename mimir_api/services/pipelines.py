@@ -27,8 +27,10 @@ MAX_YAML_BYTES = 256 * 1024
 PipelineName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$"),
-    Field(description="Pipeline name (3-63 of a-z, 0-9, '-'), as in the YAML's `name:`.",
-          examples=["fetch-orders"]),
+    Field(
+        description="Pipeline name (3-63 of a-z, 0-9, '-'), as in the YAML's `name:`.",
+        examples=["fetch-orders"],
+    ),
 ]
 
 
@@ -65,7 +67,9 @@ class PipelineSave(_Input):
     project: ProjectName
     name: PipelineName = Field(description="Must equal the `name:` inside the YAML.")
     yaml: str = Field(max_length=MAX_YAML_BYTES, description="The pipeline document (YAML).")
-    message: str = Field(default="", max_length=1000, description="What changed (kept with the version).")
+    message: str = Field(
+        default="", max_length=1000, description="What changed (kept with the version)."
+    )
 
 
 class PipelineRef(_Input):
@@ -182,7 +186,10 @@ def compile_or_raise(text: str, source: str) -> Any:
         errors = [
             FieldError(
                 field=f"yaml:{issue.path}" if issue.path else "yaml",
-                message=issue.message, type="pipeline", line=issue.line, column=issue.column,
+                message=issue.message,
+                type="pipeline",
+                line=issue.line,
+                column=issue.column,
             )
             for issue in exc.issues
         ]
@@ -203,7 +210,9 @@ def pipeline_row(session: Session, project: Project, name: str) -> Pipeline:
         select(Pipeline).where(Pipeline.project_id == project.id, Pipeline.name == name)
     ).first()
     if row is None:
-        raise NotFound(f"pipeline '{name}' does not exist in project '{project.name}'", field="name")
+        raise NotFound(
+            f"pipeline '{name}' does not exist in project '{project.name}'", field="name"
+        )
     return row
 
 
@@ -220,16 +229,27 @@ def current_yaml(session: Session, row: Pipeline) -> str:
 def _public(project: str, row: Pipeline, plan: Any) -> PipelinePublic:
     doc = plan.document
     return PipelinePublic(
-        project=project, name=row.name, type=row.type, version=row.current_version,
+        project=project,
+        name=row.name,
+        type=row.type,
+        version=row.current_version,
         description=doc.description,
         schedule=doc.schedule.model_dump(exclude_none=True) if doc.schedule else None,
-        deployment=f"{row.name}/{project}", deployment_id=row.deployment_id,
+        deployment=f"{row.name}/{project}",
+        deployment_id=row.deployment_id,
         webhook_enabled=row.webhook_secret_hash is not None,
-        created_at=row.created_at, updated_at=row.updated_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
-@operation(method="POST", path="/pipelines/validate", scope=Scope.READ, idempotent=True, tags=("pipelines",))
+@operation(
+    method="POST",
+    path="/pipelines/validate",
+    scope=Scope.READ,
+    idempotent=True,
+    tags=("pipelines",),
+)
 def validate_pipeline(ctx: ServiceContext, params: PipelineText) -> ValidationReport:
     """Validate a pipeline document without saving it; lists every problem with line and column."""
     from flows.pipeline.compiler import compile_pipeline
@@ -259,8 +279,11 @@ def list_plugins(ctx: ServiceContext, params: NoInput) -> PluginList:
 
 
 @operation(
-    method="PUT", path="/projects/{project}/pipelines/{name}", scope=Scope.WRITE,
-    idempotent=False, tags=("pipelines",),
+    method="PUT",
+    path="/projects/{project}/pipelines/{name}",
+    scope=Scope.WRITE,
+    idempotent=False,
+    tags=("pipelines",),
 )
 def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
     """Create or update a pipeline: validates, keeps the new YAML as a new version and
@@ -279,23 +302,38 @@ def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
             select(Pipeline).where(Pipeline.project_id == project.id, Pipeline.name == params.name)
         ).first()
         if row is None:
-            row = Pipeline(id=uuid.uuid4().hex, project_id=project.id, name=params.name,
-                           type=plan.document.type, current_version=1)
+            row = Pipeline(
+                id=uuid.uuid4().hex,
+                project_id=project.id,
+                name=params.name,
+                type=plan.document.type,
+                current_version=1,
+            )
         else:
             if current_yaml(session, row) == params.yaml:
-                return PipelineDetail(**_public(project.name, row, plan).model_dump(),
-                                      yaml=params.yaml, plan=plan.describe())
+                return PipelineDetail(
+                    **_public(project.name, row, plan).model_dump(),
+                    yaml=params.yaml,
+                    plan=plan.describe(),
+                )
             row.current_version += 1
             row.type = plan.document.type
             row.updated_at = utcnow()
         session.add(row)
-        session.add(PipelineVersion(
-            id=uuid.uuid4().hex, pipeline_id=row.id, version=row.current_version,
-            yaml=params.yaml, author=ctx.actor.name, message=params.message,
-        ))
+        session.add(
+            PipelineVersion(
+                id=uuid.uuid4().hex,
+                pipeline_id=row.id,
+                version=row.current_version,
+                yaml=params.yaml,
+                author=ctx.actor.name,
+                message=params.message,
+            )
+        )
         session.flush()
-        target = PipelineTarget(project=project.name, storage_url=project.storage_url,
-                                work_pool=ctx.settings.work_pool)
+        target = PipelineTarget(
+            project=project.name, storage_url=project.storage_url, work_pool=ctx.settings.work_pool
+        )
         try:
             row.deployment_id = upsert_deployment(plan, row.current_version, target)
         except Exception as exc:  # Prefect unreachable or refusing: save nothing
@@ -304,11 +342,14 @@ def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
         session.add(row)
         session.commit()
         session.refresh(row)
-        return PipelineDetail(**_public(project.name, row, plan).model_dump(),
-                              yaml=params.yaml, plan=plan.describe())
+        return PipelineDetail(
+            **_public(project.name, row, plan).model_dump(), yaml=params.yaml, plan=plan.describe()
+        )
 
 
-@operation(method="GET", path="/projects/{project}/pipelines", scope=Scope.READ, tags=("pipelines",))
+@operation(
+    method="GET", path="/projects/{project}/pipelines", scope=Scope.READ, tags=("pipelines",)
+)
 def list_pipelines(ctx: ServiceContext, params: ProjectPipelines) -> PipelineList:
     """A project's pipelines, by name."""
     with ctx.session() as session:
@@ -316,12 +357,16 @@ def list_pipelines(ctx: ServiceContext, params: ProjectPipelines) -> PipelineLis
         rows = session.exec(
             select(Pipeline).where(Pipeline.project_id == project.id).order_by(Pipeline.name)
         ).all()
-        items = [_public(project.name, row, compile_or_raise(current_yaml(session, row), row.name))
-                 for row in rows]
+        items = [
+            _public(project.name, row, compile_or_raise(current_yaml(session, row), row.name))
+            for row in rows
+        ]
     return PipelineList(items=items)
 
 
-@operation(method="GET", path="/projects/{project}/pipelines/{name}", scope=Scope.READ, tags=("pipelines",))
+@operation(
+    method="GET", path="/projects/{project}/pipelines/{name}", scope=Scope.READ, tags=("pipelines",)
+)
 def get_pipeline(ctx: ServiceContext, params: PipelineRef) -> PipelineDetail:
     """One pipeline with its current YAML and compiled plan."""
     with ctx.session() as session:
@@ -329,12 +374,15 @@ def get_pipeline(ctx: ServiceContext, params: PipelineRef) -> PipelineDetail:
         row = pipeline_row(session, project, params.name)
         text = current_yaml(session, row)
         plan = compile_or_raise(text, row.name)
-        return PipelineDetail(**_public(project.name, row, plan).model_dump(), yaml=text,
-                              plan=plan.describe())
+        return PipelineDetail(
+            **_public(project.name, row, plan).model_dump(), yaml=text, plan=plan.describe()
+        )
 
 
 @operation(
-    method="GET", path="/projects/{project}/pipelines/{name}/versions", scope=Scope.READ,
+    method="GET",
+    path="/projects/{project}/pipelines/{name}/versions",
+    scope=Scope.READ,
     tags=("pipelines",),
 )
 def list_pipeline_versions(ctx: ServiceContext, params: PipelineRef) -> PipelineVersionList:
@@ -342,19 +390,25 @@ def list_pipeline_versions(ctx: ServiceContext, params: PipelineRef) -> Pipeline
     with ctx.session() as session:
         row = pipeline_row(session, project_row(session, params.project), params.name)
         versions = session.exec(
-            select(PipelineVersion).where(PipelineVersion.pipeline_id == row.id)
+            select(PipelineVersion)
+            .where(PipelineVersion.pipeline_id == row.id)
             .order_by(PipelineVersion.version.desc())  # type: ignore[attr-defined]
         ).all()
-        return PipelineVersionList(items=[
-            PipelineVersionPublic(version=v.version, author=v.author, message=v.message,
-                                  created_at=v.created_at)
-            for v in versions
-        ])
+        return PipelineVersionList(
+            items=[
+                PipelineVersionPublic(
+                    version=v.version, author=v.author, message=v.message, created_at=v.created_at
+                )
+                for v in versions
+            ]
+        )
 
 
 @operation(
-    method="GET", path="/projects/{project}/pipelines/{name}/versions/{version}",
-    scope=Scope.READ, tags=("pipelines",),
+    method="GET",
+    path="/projects/{project}/pipelines/{name}/versions/{version}",
+    scope=Scope.READ,
+    tags=("pipelines",),
 )
 def get_pipeline_version(ctx: ServiceContext, params: PipelineVersionRef) -> PipelineVersionPublic:
     """One saved version of a pipeline, with its YAML."""
@@ -366,25 +420,34 @@ def get_pipeline_version(ctx: ServiceContext, params: PipelineVersionRef) -> Pip
             )
         ).first()
         if version is None:
-            raise NotFound(f"pipeline '{params.name}' has no version {params.version}", field="version")
-        return PipelineVersionPublic(version=version.version, author=version.author,
-                                     message=version.message, created_at=version.created_at,
-                                     yaml=version.yaml)
+            raise NotFound(
+                f"pipeline '{params.name}' has no version {params.version}", field="version"
+            )
+        return PipelineVersionPublic(
+            version=version.version,
+            author=version.author,
+            message=version.message,
+            created_at=version.created_at,
+            yaml=version.yaml,
+        )
 
 
 @operation(
-    method="DELETE", path="/projects/{project}/pipelines/{name}", scope=Scope.WRITE,
-    destructive=True, tags=("pipelines",),
+    method="DELETE",
+    path="/projects/{project}/pipelines/{name}",
+    scope=Scope.WRITE,
+    destructive=True,
+    tags=("pipelines",),
 )
 def delete_pipeline(ctx: ServiceContext, params: PipelineRef) -> PipelineDeleted:
-    """Delete a pipeline, all its versions and its Prefect deployment (run history stays in Prefect)."""
+    """Delete a pipeline, its versions and its Prefect deployment (run history stays in Prefect)."""
     from flows.pipeline.deployments import delete_deployment
 
     with ctx.session() as session:
         row = pipeline_row(session, project_row(session, params.project), params.name)
-        count = len(session.exec(
-            select(PipelineVersion).where(PipelineVersion.pipeline_id == row.id)
-        ).all())
+        count = len(
+            session.exec(select(PipelineVersion).where(PipelineVersion.pipeline_id == row.id)).all()
+        )
         if row.deployment_id:
             try:
                 delete_deployment(row.deployment_id)
@@ -405,5 +468,6 @@ def remove_project_deployments(session: Session, project: Project) -> None:
             try:
                 delete_deployment(row.deployment_id)
             except Exception as exc:
-                raise Unavailable(f"could not remove pipeline '{row.name}' from Prefect: {exc}") from exc
-
+                raise Unavailable(
+                    f"could not remove pipeline '{row.name}' from Prefect: {exc}"
+                ) from exc

@@ -42,7 +42,9 @@ def allow_local_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def run_flow(session_prefect: PrefectServer, tmp_path: Path) -> Iterator[Callable[..., dict[str, Any]]]:
+def run_flow(
+    session_prefect: PrefectServer, tmp_path: Path
+) -> Iterator[Callable[..., dict[str, Any]]]:
     """Run a pipeline YAML as a real Prefect flow run; returns the summary (or raises)."""
     from flows.pipeline.flow import run_pipeline
 

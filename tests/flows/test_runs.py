@@ -22,7 +22,7 @@ def task_runs(prefect: PrefectServer, run_id: str) -> list[dict[str, Any]]:
 
 def raw_rows(storage, table: str) -> list[tuple]:  # type: ignore[no-untyped-def]
     with sqlite3.connect(storage / "tables.sqlite") as db:
-        return db.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608
+        return db.execute(f"SELECT * FROM {table}").fetchall()
 
 
 PAGINATED = """
@@ -46,7 +46,9 @@ steps:
 """
 
 
-def test_paginated_http_ingestion_with_if_loop(run_flow, http_server: TestHTTP, allow_local_http, session_prefect) -> None:  # type: ignore[no-untyped-def]
+def test_paginated_http_ingestion_with_if_loop(
+    run_flow, http_server: TestHTTP, allow_local_http, session_prefect
+) -> None:  # type: ignore[no-untyped-def]
     summary = run_flow(PAGINATED, {"start_url": f"{http_server.url}/orders?page=1"})
     assert summary["status"] == "completed"
     assert summary["executed"] == ["page", "save", "more"] * 3 + ["count"]
@@ -70,11 +72,15 @@ steps:
     action: goto
     with: {target: tick, max_loops: 25}
 """
-    with pytest.raises(Exception, match=r"step 'again': loop bound reached: jumped to 'tick' 25 times"):
+    with pytest.raises(
+        Exception, match=r"step 'again': loop bound reached: jumped to 'tick' 25 times"
+    ):
         run_flow(text)
 
 
-def test_context_overflow_names_step_and_sizes(run_flow, http_server: TestHTTP, allow_local_http) -> None:  # type: ignore[no-untyped-def]
+def test_context_overflow_names_step_and_sizes(
+    run_flow, http_server: TestHTTP, allow_local_http
+) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: overflow
 type: processing
@@ -87,11 +93,16 @@ steps:
     action: http.request
     with: {{url: "{http_server.url}/big?bytes=20000"}}
 """
-    with pytest.raises(Exception, match=r"step 'huge': context limit exceeded: storing \d+ bytes under 'huge' would bring the context to \d+ bytes, over the limit of 4096 bytes"):
+    with pytest.raises(
+        Exception,
+        match=r"step 'huge': context limit exceeded: storing \d+ bytes under 'huge' would bring the context to \d+ bytes, over the limit of 4096 bytes",
+    ):
         run_flow(text)
 
 
-def test_retries_recover_through_prefect(run_flow, http_server: TestHTTP, allow_local_http, session_prefect) -> None:  # type: ignore[no-untyped-def]
+def test_retries_recover_through_prefect(
+    run_flow, http_server: TestHTTP, allow_local_http, session_prefect
+) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: flaky
 type: processing
@@ -109,7 +120,9 @@ steps:
     assert task["state"]["type"] == "COMPLETED"
 
 
-def test_permanent_errors_are_not_retried(run_flow, http_server: TestHTTP, allow_local_http) -> None:  # type: ignore[no-untyped-def]
+def test_permanent_errors_are_not_retried(
+    run_flow, http_server: TestHTTP, allow_local_http
+) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: missing
 type: processing
@@ -151,7 +164,7 @@ steps:
     retries: 2
 """
     before = http_server.calls["/orders"]
-    with pytest.raises(Exception, match="private/internal address.*MIMIR_HTTP_ALLOWED_HOSTS"):
+    with pytest.raises(Exception, match=r"private/internal address.*MIMIR_HTTP_ALLOWED_HOSTS"):
         run_flow(text)
     assert http_server.calls["/orders"] == before
 
@@ -193,7 +206,9 @@ steps:
     action: storage.write
     with: {source: items, rows: [{id: 3, qty: 1}, {id: 4, qty: {nested: true}}]}
 """
-    with pytest.raises(Exception, match=r"1 record\(s\) rejected, nothing written: row 1 field qty"):
+    with pytest.raises(
+        Exception, match=r"1 record\(s\) rejected, nothing written: row 1 field qty"
+    ):
         run_flow(bad_batch)
     assert raw_rows(run_flow.storage, "raw_items") == before
 
@@ -238,7 +253,10 @@ steps:
 """
     summary = run_flow(stop)
     assert summary["status"] == "stopped" and summary["stop_reason"] == "nothing to do"
-    fail = stop.replace("action: stop\n    with: {reason: nothing to do}", "action: fail\n    with: {message: bad data}\n    on_error: continue")
+    fail = stop.replace(
+        "action: stop\n    with: {reason: nothing to do}",
+        "action: fail\n    with: {message: bad data}\n    on_error: continue",
+    )
     with pytest.raises(Exception, match="step 'done': bad data"):
         run_flow(fail)
 
@@ -299,7 +317,9 @@ steps:
         run_flow(text)
 
 
-def test_output_pipeline_report_and_webhook(run_flow, http_server: TestHTTP, allow_local_http) -> None:  # type: ignore[no-untyped-def]
+def test_output_pipeline_report_and_webhook(
+    run_flow, http_server: TestHTTP, allow_local_http
+) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: report-out
 type: output
@@ -319,8 +339,13 @@ steps:
     with: {{webhook: "{http_server.url}/hook", message: "report at {{{{ steps.report.path }}}}"}}
 """
     summary = run_flow(text)
-    assert (run_flow.storage / "reports" / "summary.md").read_text() == "- order 1: 10\n- order 2: 250\n"
-    assert (run_flow.storage / "reports" / "summary.csv").read_text().splitlines() == ["id,total", "1,10"]
+    assert (
+        run_flow.storage / "reports" / "summary.md"
+    ).read_text() == "- order 1: 10\n- order 2: 250\n"
+    assert (run_flow.storage / "reports" / "summary.csv").read_text().splitlines() == [
+        "id,total",
+        "1,10",
+    ]
     assert summary["context"]["tell"]["sent"] is True
     assert http_server.received[-1]["body"]["message"] == "report at reports/summary.md"
 

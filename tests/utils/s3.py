@@ -16,7 +16,7 @@ class S3Endpoint:
 
     url: str
     access_key: str = "testing"
-    secret_key: str = "testing"  # noqa: S105 (moto accepts any credentials)
+    secret_key: str = "testing"
 
     def env(self) -> dict[str, str]:
         """Standard AWS variables that botocore/s3fs read."""

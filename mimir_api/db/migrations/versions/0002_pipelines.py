@@ -21,7 +21,10 @@ def upgrade() -> None:
         "pipelines",
         sa.Column("id", sqlmodel.AutoString(length=32), primary_key=True),
         sa.Column(
-            "project_id", sa.String(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+            "project_id",
+            sa.String(),
+            sa.ForeignKey("projects.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("name", sqlmodel.AutoString(length=63), nullable=False),
         sa.Column("type", sqlmodel.AutoString(length=16), nullable=False),
@@ -37,7 +40,10 @@ def upgrade() -> None:
         "pipeline_versions",
         sa.Column("id", sqlmodel.AutoString(length=32), primary_key=True),
         sa.Column(
-            "pipeline_id", sa.String(), sa.ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False
+            "pipeline_id",
+            sa.String(),
+            sa.ForeignKey("pipelines.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("yaml", sa.Text(), nullable=False),
