@@ -90,6 +90,13 @@ def upsert_deployment(plan: Plan, version: int, target: PipelineTarget) -> str:
             },
             parameter_openapi_schema=parameter_schema(run_pipeline).model_dump_for_openapi(),
             enforce_parameter_schema=False,
+            # Kubernetes pool: these become the pod labels mimir.project/pipeline/kind;
+            # a process pool ignores variables its template does not define.
+            job_variables={
+                "mimir_project": target.project,
+                "mimir_pipeline": doc.name,
+                "mimir_kind": "pipeline",
+            },
             tags=["mimir", "mimir-pipeline", f"project:{target.project}", f"type:{doc.type}"],
         )
         for existing in client.read_deployment_schedules(deployment_id):
@@ -153,7 +160,7 @@ def list_runs(
     if not include_upcoming:
         flow_run_filter = FlowRunFilter(
             expected_start_time=FlowRunFilterExpectedStartTime(
-                before_=datetime.now(UTC)  # type: ignore[arg-type]  (pydantic coerces it)
+                before_=datetime.now(UTC)  # type: ignore[arg-type]
             )
         )
     with get_client(sync_client=True) as client:
