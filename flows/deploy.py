@@ -20,6 +20,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectAlreadyExists
 
+from flows.ontology_flow import extract_ontology
 from flows.system import SELFCHECK_FLOW_NAME, selfcheck
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,7 @@ class MimirFlow:
 
 MIMIR_FLOWS: tuple[MimirFlow, ...] = (
     MimirFlow(flow=selfcheck, entrypoint="flows/system.py:selfcheck"),
+    MimirFlow(flow=extract_ontology, entrypoint="flows/ontology_flow.py:extract_ontology"),
 )
 
 

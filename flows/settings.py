@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,16 @@ class RuntimeSettings(BaseSettings):
     )
     for_each_max_items: int = Field(
         default=10_000, ge=1, description="Upper bound on items one for_each step may process."
+    )
+    api_url: str | None = Field(
+        default=None,
+        description="Base URL of the Mimir API that flows hand results to (ontology proposals); "
+        "`mimir up` sets it for its worker. Unset: nothing is handed over, e.g. in "
+        "`mimir pipeline run`.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token (scope write) for MIMIR_API_URL when the API requires auth.",
     )
 
 

@@ -55,6 +55,22 @@ def open_store(
     return default_registry().create(plugin, dict(config or {}))
 
 
+def open_project_store(project: str, storage_url: str) -> StoragePlugin:
+    """The store a project's tables live in: the backend configured in its ProjectStorage
+    Block (loaded by name, so a worker pod needs no metadata DB), else the default beside its
+    files. The caller closes it."""
+    if project:
+        from blocks.project_storage import ProjectStorage
+
+        try:
+            block = ProjectStorage.load_for(project)
+        except ValueError:  # no block saved: the project uses the default store
+            block = None
+        if block is not None:
+            return default_registry().create(block.plugin, block.plugin_config())
+    return open_store(storage_url)
+
+
 def raw_table_name(source: str) -> str:
     """`orders` → `raw_orders` (a valid, stable identifier)."""
     return to_identifier(RAW_PREFIX + source)

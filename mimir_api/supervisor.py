@@ -91,8 +91,29 @@ class Supervisor:
         )
         return env
 
+    def worker_env(self) -> dict[str, str]:
+        """The worker's environment: the shared one, plus where flows hand results to the API.
+
+        Flows run without the metadata DB and post results (ontology proposals) to the API at
+        MIMIR_API_URL. When auth is on, the worker also gets a freshly rotated internal token
+        (`mimir-worker`, scope write); it exists only in this environment, never on disk.
+        """
+        env = self.child_env()
+        env["MIMIR_API_URL"] = self.api_url
+        env.pop("MIMIR_API_TOKEN", None)
+        token = worker_token(self.settings)
+        if token is not None:
+            env["MIMIR_API_TOKEN"] = token
+        return env
+
     def spawn(
-        self, name: str, args: list[str], *, to_terminal: bool = False, signals: int = 1
+        self,
+        name: str,
+        args: list[str],
+        *,
+        to_terminal: bool = False,
+        signals: int = 1,
+        env: dict[str, str] | None = None,
     ) -> Child:
         """Start a child in its own session (the terminal's Ctrl-C reaches only us)."""
         log = None
@@ -101,7 +122,7 @@ class Supervisor:
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed by Child.stop)
         process = subprocess.Popen(  # noqa: S603 (our own, fixed command lines)
             args,
-            env=self.child_env(),
+            env=self.child_env() if env is None else env,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
             start_new_session=True,
@@ -192,8 +213,11 @@ class Supervisor:
                 self.settings.work_pool,
                 "--type",
                 "process",
+                "--limit",
+                str(self.settings.worker_limit),
             ],
             signals=2,
+            env=self.worker_env(),
         )
 
     def start_api(self) -> None:
@@ -258,6 +282,34 @@ class Supervisor:
             for child in reversed(self.children):
                 child.stop()
             self.echo("Stopped.")
+
+
+WORKER_TOKEN_NAME = "mimir-worker"  # noqa: S105 (a token name, not a secret)
+
+
+def worker_token(settings: Settings) -> str | None:
+    """Rotate the worker's internal token when the API requires auth; None in open mode.
+
+    A token is only created while auth is already on: creating one in open mode would turn
+    auth on for everybody. Rotation deletes the previous `mimir-worker` row (names are unique).
+    """
+    from sqlmodel import Session, select
+
+    from mimir_api.core.security import Scope, auth_required, create_token
+    from mimir_api.db.engine import make_engine
+    from mimir_api.db.models import ApiToken
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        if not auth_required(settings, engine):
+            return None
+        with Session(engine) as session:
+            for old in session.exec(select(ApiToken).where(ApiToken.name == WORKER_TOKEN_NAME)):
+                session.delete(old)
+            session.commit()
+        return create_token(engine, WORKER_TOKEN_NAME, frozenset({Scope.WRITE}))
+    finally:
+        engine.dispose()
 
 
 def ensure_port_free(host: str, port: int, option: str) -> None:

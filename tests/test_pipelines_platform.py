@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import Platform
 from tests.test_platform import mcp_http_client
-from tests.utils.http_server import ORDERS, TestHTTP, http_test_server
+from tests.utils.http_server import ORDERS, HTTPFixture, http_test_server
+from tests.utils.servers import http
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
@@ -30,21 +31,21 @@ def wait_for(check: Callable[[], Any], timeout: float = 120, every: float = 0.5)
 
 
 @pytest.fixture(scope="module")
-def web() -> Iterator[TestHTTP]:
+def web() -> Iterator[HTTPFixture]:
     with http_test_server() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def project(platform: Platform) -> str:
-    response = httpx.post(
+    response = http.post(
         f"{platform.api}/projects", json={"name": "pipes"}, headers=platform.headers()
     )
     assert response.status_code == 201, response.text
     return "pipes"
 
 
-def pipeline_yaml(web: TestHTTP, name: str = "paged-orders", extra: str = "") -> str:
+def pipeline_yaml(web: HTTPFixture, name: str = "paged-orders", extra: str = "") -> str:
     return f"""
 name: {name}
 type: ingestion
@@ -71,7 +72,7 @@ def run_until_final(platform: Platform, project: str, name: str, run_id: str) ->
     url = f"{platform.api}/projects/{project}/pipelines/{name}/runs/{run_id}"
 
     def done() -> dict[str, Any] | None:
-        response = httpx.get(url, headers=platform.headers())
+        response = http.get(url, headers=platform.headers())
         assert response.status_code == 200, response.text
         detail = response.json()
         return detail if detail["state"] in FINAL else None
@@ -82,7 +83,7 @@ def run_until_final(platform: Platform, project: str, name: str, run_id: str) ->
 def save(
     platform: Platform, project: str, name: str, text: str, message: str = ""
 ) -> httpx.Response:
-    return httpx.put(
+    return http.put(
         f"{platform.api}/projects/{project}/pipelines/{name}",
         json={"yaml": text, "message": message},
         headers=platform.headers(),
@@ -99,23 +100,23 @@ def test_bad_yaml_is_refused_with_lines_and_nothing_is_saved(
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
     issue = next(e for e in problem["errors"] if "http.reqest" in e["message"])
-    assert (issue["line"], issue["field"]) == (5, "yaml:steps[0].action")
+    assert (issue["line"], issue["field"]) == (5, "body.yaml:steps[0].action")
     assert (
-        httpx.get(
+        http.get(
             f"{platform.api}/projects/{project}/pipelines/broken", headers=platform.headers()
         ).status_code
         == 404
     )
 
 
-def test_save_version_run_and_inspect(platform: Platform, project: str, web: TestHTTP) -> None:
+def test_save_version_run_and_inspect(platform: Platform, project: str, web: HTTPFixture) -> None:
     first = save(platform, project, "paged-orders", pipeline_yaml(web), "first cut")
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["version"], body["deployment"]) == (1, f"paged-orders/{project}")
     prefect = platform.env["PREFECT_API_URL"]
-    deployment = httpx.get(f"{prefect}/deployments/{body['deployment_id']}").json()
-    flow = httpx.get(f"{prefect}/flows/{deployment['flow_id']}").json()
+    deployment = http.get(f"{prefect}/deployments/{body['deployment_id']}").json()
+    flow = http.get(f"{prefect}/flows/{deployment['flow_id']}").json()
     assert (flow["name"], deployment["name"]) == ("paged-orders", project)
     assert deployment["work_pool_name"] == "mimir-local"
 
@@ -127,7 +128,7 @@ def test_save_version_run_and_inspect(platform: Platform, project: str, web: Tes
         "docs",
     )
     assert second.json()["version"] == 2
-    versions = httpx.get(
+    versions = http.get(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/versions",
         headers=platform.headers(),
     ).json()
@@ -135,13 +136,13 @@ def test_save_version_run_and_inspect(platform: Platform, project: str, web: Tes
         (2, "docs"),
         (1, "first cut"),
     ]
-    old = httpx.get(
+    old = http.get(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/versions/1",
         headers=platform.headers(),
     ).json()
     assert "page by page" in old["yaml"]
 
-    started = httpx.post(
+    started = http.post(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/runs",
         json={},
         headers=platform.headers(),
@@ -156,7 +157,7 @@ def test_save_version_run_and_inspect(platform: Platform, project: str, web: Tes
     wait_for(
         lambda: any(
             "pipeline paged-orders v2" in line["message"]
-            for line in httpx.get(run_url, headers=platform.headers()).json()["logs"]
+            for line in http.get(run_url, headers=platform.headers()).json()["logs"]
         ),
         timeout=30,
     )
@@ -164,33 +165,33 @@ def test_save_version_run_and_inspect(platform: Platform, project: str, web: Tes
     with sqlite3.connect(db) as connection:
         ids = [row[0] for row in connection.execute("SELECT id FROM raw_orders ORDER BY id")]
     assert ids == [o["id"] for o in ORDERS]
-    runs = httpx.get(
+    runs = http.get(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/runs", headers=platform.headers()
     ).json()
     assert runs["items"][0]["id"] == started.json()["flow_run_id"]
 
 
 def test_run_parameters_are_checked_before_a_run_starts(
-    platform: Platform, project: str, web: TestHTTP
+    platform: Platform, project: str, web: HTTPFixture
 ) -> None:
     save(platform, project, "paged-orders", pipeline_yaml(web))
-    before = httpx.get(
+    before = http.get(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/runs", headers=platform.headers()
     ).json()
-    response = httpx.post(
+    response = http.post(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/runs",
         json={"parameters": {"start_url": 5, "bogus": 1}},
         headers=platform.headers(),
     )
     assert response.status_code == 422
     assert "unknown parameter 'bogus'" in response.json()["detail"]
-    after = httpx.get(
+    after = http.get(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/runs", headers=platform.headers()
     ).json()
     assert len(after["items"]) == len(before["items"])
 
 
-def test_mcp_tools_drive_pipelines(platform: Platform, project: str, web: TestHTTP) -> None:
+def test_mcp_tools_drive_pipelines(platform: Platform, project: str, web: HTTPFixture) -> None:
     text = pipeline_yaml(web, name="mcp-orders")
 
     async def scenario() -> str:
@@ -212,23 +213,23 @@ def test_mcp_tools_drive_pipelines(platform: Platform, project: str, web: TestHT
 
 
 def test_webhook_starts_a_run_with_its_secret_only(
-    platform: Platform, project: str, web: TestHTTP
+    platform: Platform, project: str, web: HTTPFixture
 ) -> None:
     save(platform, project, "paged-orders", pipeline_yaml(web))
-    created = httpx.post(
+    created = http.post(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/webhook",
         headers=platform.headers(),
     )
     assert created.status_code == 201
     hook = created.json()
     url = f"{platform.base_url}{hook['url']}"
-    assert httpx.post(url, json={"secret": "wrong"}).status_code == 401
-    fired = httpx.post(url, json={"secret": hook["secret"]})
+    assert http.post(url, json={"secret": "wrong"}).status_code == 401
+    fired = http.post(url, json={"secret": hook["secret"]})
     assert fired.status_code == 201, fired.text
     detail = run_until_final(platform, project, "paged-orders", fired.json()["flow_run_id"])
     assert detail["state"] == "COMPLETED"
     assert "via:webhook" in detail["tags"]
-    listed = httpx.get(
+    listed = http.get(
         f"{platform.api}/projects/{project}/pipelines/paged-orders", headers=platform.headers()
     )
     assert listed.json()["webhook_enabled"] is True
@@ -250,22 +251,24 @@ steps:
     assert saved.json()["schedule"] == {"interval": 2.0, "timezone": "UTC"}
 
     def completed_run() -> bool:
-        runs = httpx.get(
+        runs = http.get(
             f"{platform.api}/projects/{project}/pipelines/ticker/runs", headers=platform.headers()
         ).json()
         return any(run["state"] == "COMPLETED" for run in runs["items"])
 
-    wait_for(completed_run, timeout=150, every=2)
+    try:
+        wait_for(completed_run, timeout=150, every=2)
+    finally:  # a schedule every 2 s must not outlive the test, whatever happened
+        deleted = http.delete(
+            f"{platform.api}/projects/{project}/pipelines/ticker", headers=platform.headers()
+        )
     deployment_id = saved.json()["deployment_id"]
-    deleted = httpx.delete(
-        f"{platform.api}/projects/{project}/pipelines/ticker", headers=platform.headers()
-    )
     assert deleted.status_code == 200 and deleted.json()["versions_removed"] == 1
     prefect = platform.env["PREFECT_API_URL"]
-    assert httpx.get(f"{prefect}/deployments/{deployment_id}").status_code == 404
+    assert http.get(f"{prefect}/deployments/{deployment_id}").status_code == 404
 
 
-def test_cancel_a_running_run(platform: Platform, project: str, web: TestHTTP) -> None:
+def test_cancel_a_running_run(platform: Platform, project: str, web: HTTPFixture) -> None:
     text = f"""
 name: sleepy
 type: processing
@@ -275,34 +278,34 @@ steps:
     with: {{url: "{web.url}/slow?seconds=30", timeout: 60}}
 """
     save(platform, project, "sleepy", text)
-    run_id = httpx.post(
+    run_id = http.post(
         f"{platform.api}/projects/{project}/pipelines/sleepy/runs",
         json={},
         headers=platform.headers(),
     ).json()["flow_run_id"]
     url = f"{platform.api}/projects/{project}/pipelines/sleepy/runs/{run_id}"
     wait_for(
-        lambda: httpx.get(url, headers=platform.headers()).json()["state"] == "RUNNING", timeout=120
+        lambda: http.get(url, headers=platform.headers()).json()["state"] == "RUNNING", timeout=120
     )
-    cancelled = httpx.post(f"{url}/cancel", headers=platform.headers())
+    cancelled = http.post(f"{url}/cancel", headers=platform.headers())
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] in ("CANCELLING", "CANCELLED")
     final = wait_for(
-        lambda: (d := httpx.get(url, headers=platform.headers()).json())["state"] in FINAL and d,
+        lambda: (d := http.get(url, headers=platform.headers()).json())["state"] in FINAL and d,
         timeout=120,
     )
     assert final["state"] == "CANCELLED"
 
 
 def test_deleting_a_project_removes_its_pipeline_deployments(
-    platform: Platform, web: TestHTTP
+    platform: Platform, web: HTTPFixture
 ) -> None:
-    httpx.post(f"{platform.api}/projects", json={"name": "short-lived"}, headers=platform.headers())
+    http.post(f"{platform.api}/projects", json={"name": "short-lived"}, headers=platform.headers())
     saved = save(platform, "short-lived", "paged-orders", pipeline_yaml(web))
     deployment_id = saved.json()["deployment_id"]
     assert (
-        httpx.delete(f"{platform.api}/projects/short-lived", headers=platform.headers()).status_code
+        http.delete(f"{platform.api}/projects/short-lived", headers=platform.headers()).status_code
         == 200
     )
     prefect = platform.env["PREFECT_API_URL"]
-    assert httpx.get(f"{prefect}/deployments/{deployment_id}").status_code == 404
+    assert http.get(f"{prefect}/deployments/{deployment_id}").status_code == 404

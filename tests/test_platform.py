@@ -4,14 +4,13 @@ run that goes API → Prefect server → process worker → back."""
 from __future__ import annotations
 
 import anyio
-import httpx
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import Platform
-from tests.utils.servers import VENV_BIN
+from tests.utils.servers import VENV_BIN, http
 
 
 def mcp_http_client(platform: Platform, token: str | None) -> Client:
@@ -22,19 +21,19 @@ def mcp_http_client(platform: Platform, token: str | None) -> Client:
 
 def test_rest_project_lifecycle_over_http(platform: Platform) -> None:
     api, headers = platform.api, platform.headers()
-    created = httpx.post(f"{api}/projects", json={"name": "e2e-rest"}, headers=headers)
+    created = http.post(f"{api}/projects", json={"name": "e2e-rest"}, headers=headers)
     assert created.status_code == 201, created.text
     assert (
-        httpx.get(f"{api}/projects/e2e-rest", headers=headers).json()["id"] == created.json()["id"]
+        http.get(f"{api}/projects/e2e-rest", headers=headers).json()["id"] == created.json()["id"]
     )
-    assert httpx.get(f"{api}/projects").status_code == 401
-    denied = httpx.delete(f"{api}/projects/e2e-rest", headers=platform.headers(platform.read_token))
+    assert http.get(f"{api}/projects").status_code == 401
+    denied = http.delete(f"{api}/projects/e2e-rest", headers=platform.headers(platform.read_token))
     assert denied.status_code == 403
-    assert httpx.delete(f"{api}/projects/e2e-rest", headers=headers).status_code == 200
+    assert http.delete(f"{api}/projects/e2e-rest", headers=headers).status_code == 200
 
 
 def test_selfcheck_runs_on_the_worker_and_shows_in_prefect(platform: Platform) -> None:
-    response = httpx.post(
+    response = http.post(
         f"{platform.api}/system/selfcheck",
         json={"echo": "hello", "timeout_s": 120},
         headers=platform.headers(),
@@ -44,12 +43,12 @@ def test_selfcheck_runs_on_the_worker_and_shows_in_prefect(platform: Platform) -
     result = response.json()
     assert result["state"] == "COMPLETED", result
     prefect_api = platform.env["PREFECT_API_URL"]
-    run = httpx.get(f"{prefect_api}/flow_runs/{result['flow_run_id']}").json()
+    run = http.get(f"{prefect_api}/flow_runs/{result['flow_run_id']}").json()
     assert run["state"]["type"] == "COMPLETED"
-    deployment = httpx.get(f"{prefect_api}/deployments/{run['deployment_id']}").json()
+    deployment = http.get(f"{prefect_api}/deployments/{run['deployment_id']}").json()
     assert deployment["name"] == "mimir"
     assert deployment["work_pool_name"] == "mimir-local"
-    tasks = httpx.post(
+    tasks = http.post(
         f"{prefect_api}/task_runs/filter",
         json={"flow_runs": {"id": {"any_": [result["flow_run_id"]]}}},
     ).json()
@@ -83,7 +82,7 @@ def test_mcp_over_streamable_http(platform: Platform) -> None:
             assert not still.is_error
 
     anyio.run(scenario)
-    response = httpx.get(f"{platform.api}/projects/e2e-mcp", headers=platform.headers())
+    response = http.get(f"{platform.api}/projects/e2e-mcp", headers=platform.headers())
     assert response.status_code == 200
 
 
@@ -93,13 +92,13 @@ def test_mcp_http_rejects_missing_or_bad_tokens(platform: Platform, token: str |
     if token:
         headers["Authorization"] = f"Bearer {token}"
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
-    response = httpx.post(f"{platform.base_url}/mcp", json=body, headers=headers)
+    response = http.post(f"{platform.base_url}/mcp", json=body, headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
 def test_mcp_over_stdio_sees_the_same_projects(platform: Platform) -> None:
-    httpx.post(f"{platform.api}/projects", json={"name": "e2e-stdio"}, headers=platform.headers())
+    http.post(f"{platform.api}/projects", json={"name": "e2e-stdio"}, headers=platform.headers())
     params = StdioServerParameters(command=str(VENV_BIN / "mimir"), args=["mcp"], env=platform.env)
 
     async def scenario() -> dict:
@@ -112,8 +111,8 @@ def test_mcp_over_stdio_sees_the_same_projects(platform: Platform) -> None:
 
 
 def test_static_ui_and_openapi_are_served(platform: Platform) -> None:
-    page = httpx.get(f"{platform.base_url}/")
+    page = http.get(f"{platform.base_url}/")
     assert page.status_code == 200 and "Mimir AIP" in page.text
-    spec = httpx.get(f"{platform.api}/openapi.json").json()
+    spec = http.get(f"{platform.api}/openapi.json").json()
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/api/v1/projects"]["post"]["operationId"] == "create_project"

@@ -10,11 +10,11 @@ own: everything below reads Prefect's API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
@@ -27,16 +27,19 @@ from prefect.client.schemas.filters import (
     TaskRunFilter,
     TaskRunFilterFlowRunId,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.deployments import run_deployment
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.states import Cancelling
 from prefect.utilities.callables import parameter_schema
 
 from flows.deploy import SOURCE_ROOT
 from flows.pipeline.compiler import Plan
 from flows.pipeline.flow import ENTRYPOINT, run_pipeline
+from flows.pipeline.schema import PipelineDocument
 
 
 @dataclass(frozen=True)
@@ -104,14 +107,64 @@ def upsert_deployment(plan: Plan, version: int, target: PipelineTarget) -> str:
         schedules = _schedules(plan)
         if schedules:
             client.create_deployment_schedules(deployment_id, schedules)
+        _replace_crash_retry_automation(client, deployment_id, doc, target.project)
     return str(deployment_id)
 
 
+def _replace_crash_retry_automation(
+    client: SyncPrefectClient, deployment_id: UUID, doc: PipelineDocument, project: str
+) -> None:
+    """Replace the deployment's own automation that starts crashed runs again (`crash_retries`).
+
+    Prefect's flow `retries` do not apply to CRASHED runs (the process or pod died), so this
+    is a deployment-owned automation, the way `prefect deploy` keeps a deployment's triggers:
+    on `prefect.flow-run.Crashed` of this deployment's runs it moves the run back to Scheduled
+    (AwaitingRetry, like `prefect flow-run retry`) and the work pool's worker starts it again in
+    a new process or pod. Prefect's `run_count` (how often the run has started) bounds it: only
+    crashes at run counts 1..crash_retries match, so a run that crashed before it started
+    (run count 0) is not retried, which also keeps a pod that can never start from looping.
+    """
+    owner = f"prefect.deployment.{deployment_id}"
+    client.delete_resource_owned_automations(owner)
+    if doc.crash_retries == 0:
+        return
+    client.create_automation(
+        AutomationCore(
+            name=f"mimir: retry crashed runs of {doc.name}/{project}",
+            description=f"Pipeline {doc.name} (project {project}): crash_retries "
+            f"{doc.crash_retries}. Managed by Mimir; replaced when the pipeline is saved.",
+            trigger=EventTrigger(
+                expect={"prefect.flow-run.Crashed"},
+                match={
+                    "prefect.resource.id": "prefect.flow-run.*",
+                    "prefect.run-count": [str(n) for n in range(1, doc.crash_retries + 1)],
+                },
+                match_related={"prefect.resource.role": "deployment", "prefect.resource.id": owner},
+                for_each={"prefect.resource.id"},
+                posture=Posture.Reactive,
+                threshold=1,
+                within=timedelta(0),
+            ),
+            actions=[
+                ChangeFlowRunState(
+                    state=StateType.SCHEDULED,
+                    name="AwaitingRetry",
+                    message=f"the run crashed; started again by Mimir (crash_retries: "
+                    f"{doc.crash_retries})",
+                    force=False,
+                )
+            ],
+            owner_resource=owner,
+        )
+    )
+
+
 def delete_deployment(deployment_id: str) -> None:
-    """Remove a pipeline's deployment (its scheduled runs go with it)."""
+    """Remove a pipeline's deployment (its scheduled runs and its automation go with it)."""
     from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
+        client.delete_resource_owned_automations(f"prefect.deployment.{deployment_id}")
         try:
             client.delete_deployment(UUID(deployment_id))
         except ObjectNotFound:

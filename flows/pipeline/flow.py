@@ -23,8 +23,11 @@ from flows.actions.registry import load_registry
 from flows.pipeline.compiler import Plan, PlannedStep, compile_pipeline
 from flows.pipeline.errors import PermanentError, StepFailed
 from flows.pipeline.runtime import RunInfo, RunResult, execute
+from flows.settings import runtime_settings
+from flows.storage_binding import RAW_PREFIX
 
 ENTRYPOINT = "flows/pipeline/flow.py:run_pipeline"
+MAX_INLINE_LOG_LINES = 200  # a long loop logs its tail, not thousands of lines
 
 
 class PipelineRunFailed(Exception):
@@ -144,7 +147,14 @@ def run_pipeline(
         len(plan.steps),
     )
     result = run_plan(plan, parameters or {}, run, stubs)
-    for record in result.steps:
+    inline = [record for record in result.steps if record.runs_as != "task run"]
+    if len(inline) > MAX_INLINE_LOG_LINES:
+        logger.info(
+            "%d inline steps ran; logging the last %d (the run summary has the rest)",
+            len(inline),
+            MAX_INLINE_LOG_LINES,
+        )
+    for record in inline[-MAX_INLINE_LOG_LINES:]:
         if record.runs_as != "task run":
             logger.info(
                 "step %s (%s, %s) %s%s",
@@ -157,4 +167,32 @@ def run_pipeline(
     if result.status == "failed":
         logger.error("pipeline failed: %s", result.error)
         raise PipelineRunFailed(result.error)
+    if plan.document.type == "ingestion":
+        _start_extraction_after(result, run, logger)
     return result.summary() | {"run_id": run.id, "pipeline": plan.document.name}
+
+
+def _wrote_raw(result: RunResult) -> bool:
+    """Whether a step landed records in the raw area (storage.write with `source:`)."""
+    return any(
+        isinstance(output, dict) and str(output.get("table", "")).startswith(RAW_PREFIX)
+        for output in result.context.values()
+    )
+
+
+def _start_extraction_after(result: RunResult, run: RunInfo, logger: Any) -> None:
+    """Start `extract-ontology` for the project once an ingestion run wrote raw records.
+
+    Skipped quietly without an API to hand the result to (`mimir pipeline run`, tests that
+    run flows in-process); a failure to start it is logged and never fails the ingestion.
+    """
+    if not (runtime_settings().api_url and run.project and run.storage_url and _wrote_raw(result)):
+        return
+    from flows.ontology_flow import start_extraction
+
+    try:
+        started = start_extraction(run.project, run.storage_url, trigger=f"pipeline:{run.pipeline}")
+    except Exception as exc:
+        logger.warning("could not start ontology extraction: %s", exc)
+        return
+    logger.info("started ontology extraction %s (%s)", started.name, started.id)

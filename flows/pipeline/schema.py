@@ -175,6 +175,15 @@ class PipelineDocument(_Strict):
         default=DEFAULT_CONTEXT_LIMIT,
         description="Most bytes the shared step context may hold (e.g. 16MiB).",
     )
+    crash_retries: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Times Prefect starts a run again, in a new process or pod, after that "
+        "process or pod died while the run was executing (state CRASHED: OOM-killed, node "
+        "lost). A run whose pod died before the flow started is not retried; failing steps "
+        "are retried by their own `retries`, and a FAILED run is not retried.",
+    )
     steps: list[Step] = Field(min_length=1, max_length=500, description="Steps, in order.")
 
     @field_validator("context_limit", mode="before")

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PREFECT_API_URL", "MIMIR_PREFECT_API_URL"),
         description="Prefect API to use; when unset `mimir up` starts its own server.",
     )
+    worker_limit: int = Field(
+        default=4, ge=1, le=256, description="Flow runs the local worker runs at once (mimir up)."
+    )
     prefect_port: int = Field(
         default=4200, ge=1, le=65535, description="Port of the Prefect server `mimir up` starts."
     )

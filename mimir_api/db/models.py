@@ -34,6 +34,9 @@ class Project(SQLModel, table=True):
     description: str = Field(default="", max_length=4000)
     labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     storage_url: str = Field(max_length=1024)
+    storage_plugin: str | None = Field(
+        default=None, max_length=64, description="Plugin of a configured storage Block, if any."
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
@@ -99,6 +102,53 @@ class PipelineVersion(SQLModel, table=True):
     yaml: str = Field(sa_column=Column(Text, nullable=False))
     author: str = Field(max_length=128)
     message: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Ontology(SQLModel, table=True):
+    """A project's named ontology; its content lives in versions (a project may hold several)."""
+
+    __tablename__ = "ontologies"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_ontologies_project_name"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=63)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class OntologyVersionRecord(SQLModel, table=True):
+    """One saved ontology (complete Turtle). Content never changes once written; only a
+    proposal's `status` moves once, from `proposed` to `accepted` or `rejected`.
+
+    `changes` holds a proposal's change list (JSON), so it can be accepted in part later.
+    """
+
+    __tablename__ = "ontology_versions"
+    __table_args__ = (UniqueConstraint("ontology_id", "version", name="uq_ontology_versions"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    ontology_id: str = Field(
+        sa_column=Column(
+            ForeignKey("ontologies.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    version: int
+    turtle: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=128)
+    message: str = Field(default="", max_length=1000)
+    origin: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    parent: int | None = Field(default=None)
+    changes: list[Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

@@ -41,12 +41,14 @@ def invoke(
         result = op.handler(ctx, params)
     except MimirError as error:
         # Services name fields by their input name; say where the caller put them.
-        if error.field is not None and error.field in sources:
-            located = f"{sources[error.field]}.{error.field}"
-            for item in error.errors:
-                if item.field == error.field:
-                    item.field = located
-            error.field = located
+        for item in error.errors:
+            head = item.field.split(".", 1)[0].split(":", 1)[0]
+            if head in sources:
+                item.field = f"{sources[head]}.{item.field}"
+        if error.field is not None and error.field.split(".", 1)[0].split(":", 1)[0] in sources:
+            error.field = (
+                error.errors[0].field if error.errors else f"{sources[error.field]}.{error.field}"
+            )
         raise
     if not isinstance(result, op.output_model):
         got, expected = type(result).__name__, op.output_model.__name__

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from mimir_api.core.errors import Conflict, InvalidInput, NotFound
+from mimir_api.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Project, as_utc, utcnow
 from mimir_api.services import project_storage
@@ -113,6 +113,11 @@ class ProjectPublic(BaseModel):
     description: str = Field(description="What the project is for.")
     labels: dict[str, str] = Field(description="Key/value labels.")
     storage_url: str = Field(description="Where the project's storage object lives.")
+    storage_plugin: str | None = Field(
+        default=None,
+        description="Storage plugin configured for its tables (null: the default store beside "
+        "its files).",
+    )
     created_at: datetime = Field(description="When it was created (UTC).")
     updated_at: datetime = Field(description="When it last changed (UTC).")
 
@@ -189,6 +194,20 @@ def _insert_with_storage(
             raise
         session.refresh(row)
     return copied
+
+
+def _delete_storage_block(name: str) -> None:
+    """Remove the project's storage Block (it holds the backend's secrets)."""
+    from blocks.project_storage import ProjectStorage, block_name
+
+    try:
+        ProjectStorage.delete(block_name(name))
+    except ValueError:  # already gone
+        return
+    except Exception as exc:
+        raise Unavailable(
+            f"cannot remove the project's storage settings from Prefect: {exc}"
+        ) from exc
 
 
 @operation(method="POST", path="/projects", scope=Scope.WRITE, status_code=201, tags=("projects",))
@@ -273,6 +292,8 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
     with ctx.session() as session:
         row = _get_row(session, params.name)
         remove_project_deployments(session, row)
+        if row.storage_plugin:
+            _delete_storage_block(row.name)
         removed = project_storage.remove_storage_object(row.storage_url)
         session.delete(row)
         session.commit()
@@ -287,7 +308,11 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
     tags=("projects",),
 )
 def clone_project(ctx: ServiceContext, params: ProjectClone) -> ProjectCloned:
-    """Copy a project: its settings and every file of its storage object, under a new name."""
+    """Copy a project: its settings and every file of its storage object, under a new name.
+
+    A storage backend configured for the source is not shared: the copy keeps its tables in
+    the default store beside its (copied) files.
+    """
     with ctx.session() as session:
         source = _get_row(session, params.name)
         source_url, labels = source.storage_url, dict(source.labels)

@@ -58,6 +58,7 @@ def operation(
     status_code: int = 200,
     destructive: bool = False,
     idempotent: bool | None = None,
+    read_only: bool | None = None,
     tags: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Mark a service function as an operation; `OperationRegistry.add_module` collects it.
@@ -74,7 +75,7 @@ def operation(
         input_model, output_model = hints[params[1]], hints["return"]
         doc = (handler.__doc__ or "").strip()
         summary, _, description = doc.partition("\n")
-        read_only = method == "GET"
+        is_read_only = method == "GET" if read_only is None else read_only
         handler.__mimir_operation__ = Operation(  # type: ignore[attr-defined]
             name=handler.__name__,
             summary=summary.strip(),
@@ -86,9 +87,9 @@ def operation(
             method=method,
             path=path,
             status_code=status_code,
-            read_only=read_only,
+            read_only=is_read_only,
             destructive=destructive,
-            idempotent=read_only if idempotent is None else idempotent,
+            idempotent=is_read_only if idempotent is None else idempotent,
             tags=tags,
         )
         return handler
@@ -136,9 +137,20 @@ class OperationRegistry:
 
 def build_registry() -> OperationRegistry:
     """The registry of all of Mimir's operations."""
-    from mimir_api.services import pipeline_runs, pipelines, projects, system, tokens
+    from mimir_api.services import (
+        ontologies,
+        ontology_edits,
+        ontology_proposals,
+        pipeline_runs,
+        pipelines,
+        projects,
+        storage,
+        system,
+        tokens,
+    )
 
     registry = OperationRegistry()
-    for module in (system, projects, tokens, pipelines, pipeline_runs):
+    modules = (system, projects, tokens, pipelines, pipeline_runs, storage)
+    for module in (*modules, ontologies, ontology_edits, ontology_proposals):
         registry.add_module(module)
     return registry

@@ -68,7 +68,8 @@ def test_tool_names_annotations_and_schemas(tmp_path) -> None:  # type: ignore[n
     for name, tool in tools.items():
         assert TOOL_NAME.match(name)
         op = registry[name]
-        assert tool.annotations.read_only_hint is (op.method == "GET")
+        assert tool.annotations.read_only_hint is op.read_only
+        assert op.read_only or op.method != "GET"
         assert tool.annotations.destructive_hint is op.destructive
         assert tool.input_schema["type"] == "object"
         assert tool.output_schema["type"] == "object"

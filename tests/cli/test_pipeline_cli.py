@@ -35,7 +35,7 @@ def test_dry_run_prints_the_plan_without_running(env: dict[str, str]) -> None:
 
 
 def test_fixture_tests_run_the_real_flow(env: dict[str, str]) -> None:
-    result = mimir(env, "pipeline", "test", str(EXAMPLES / "fetch-orders.yaml"), str(EXAMPLES / "fetch-orders.test.yaml"))
+    result = mimir(env, "pipeline", "test", str(EXAMPLES / "fetch-orders.yaml"), str(EXAMPLES / "tests" / "fetch-orders.cases.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed, 0 failed" in result.stdout
 

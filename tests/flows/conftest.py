@@ -12,7 +12,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.actions.registry import load_registry
 from flows.pipeline.compiler import compile_pipeline
 from flows.settings import runtime_settings
-from tests.utils.http_server import TestHTTP, http_test_server
+from tests.utils.http_server import HTTPFixture, http_test_server
 from tests.utils.servers import PrefectServer
 
 
@@ -27,7 +27,7 @@ def compile_text(registry):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def http_server() -> Iterator[TestHTTP]:
+def http_server() -> Iterator[HTTPFixture]:
     with http_test_server() as server:
         yield server
 

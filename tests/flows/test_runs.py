@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.utils.http_server import ORDERS, TestHTTP
+from tests.utils.http_server import ORDERS, HTTPFixture
 from tests.utils.servers import PrefectServer
 
 
@@ -47,7 +47,7 @@ steps:
 
 
 def test_paginated_http_ingestion_with_if_loop(
-    run_flow, http_server: TestHTTP, allow_local_http, session_prefect
+    run_flow, http_server: HTTPFixture, allow_local_http, session_prefect
 ) -> None:  # type: ignore[no-untyped-def]
     summary = run_flow(PAGINATED, {"start_url": f"{http_server.url}/orders?page=1"})
     assert summary["status"] == "completed"
@@ -79,7 +79,7 @@ steps:
 
 
 def test_context_overflow_names_step_and_sizes(
-    run_flow, http_server: TestHTTP, allow_local_http
+    run_flow, http_server: HTTPFixture, allow_local_http
 ) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: overflow
@@ -101,7 +101,7 @@ steps:
 
 
 def test_retries_recover_through_prefect(
-    run_flow, http_server: TestHTTP, allow_local_http, session_prefect
+    run_flow, http_server: HTTPFixture, allow_local_http, session_prefect
 ) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: flaky
@@ -121,7 +121,7 @@ steps:
 
 
 def test_permanent_errors_are_not_retried(
-    run_flow, http_server: TestHTTP, allow_local_http
+    run_flow, http_server: HTTPFixture, allow_local_http
 ) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: missing
@@ -139,7 +139,7 @@ steps:
     assert http_server.calls["/missing"] == before + 1
 
 
-def test_timeout_fails_the_step(run_flow, http_server: TestHTTP, allow_local_http) -> None:  # type: ignore[no-untyped-def]
+def test_timeout_fails_the_step(run_flow, http_server: HTTPFixture, allow_local_http) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: slow
 type: processing
@@ -153,7 +153,7 @@ steps:
         run_flow(text)
 
 
-def test_outbound_guard_refuses_private_addresses(run_flow, http_server: TestHTTP) -> None:  # type: ignore[no-untyped-def]
+def test_outbound_guard_refuses_private_addresses(run_flow, http_server: HTTPFixture) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: ssrf
 type: processing
@@ -213,7 +213,7 @@ steps:
     assert raw_rows(run_flow.storage, "raw_items") == before
 
 
-def test_on_error_continue_and_goto(run_flow, http_server: TestHTTP, allow_local_http) -> None:  # type: ignore[no-untyped-def]
+def test_on_error_continue_and_goto(run_flow, http_server: HTTPFixture, allow_local_http) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: resilient
 type: processing
@@ -318,7 +318,7 @@ steps:
 
 
 def test_output_pipeline_report_and_webhook(
-    run_flow, http_server: TestHTTP, allow_local_http
+    run_flow, http_server: HTTPFixture, allow_local_http
 ) -> None:  # type: ignore[no-untyped-def]
     text = f"""
 name: report-out

@@ -19,7 +19,7 @@ PAGE_SIZE = 3
 
 
 @dataclass
-class TestHTTP:
+class HTTPFixture:
     """Handle on the running server."""
 
     url: str
@@ -28,9 +28,9 @@ class TestHTTP:
 
 
 @contextmanager
-def http_test_server() -> Iterator[TestHTTP]:
+def http_test_server() -> Iterator[HTTPFixture]:
     """Serve on 127.0.0.1:<free port> in a thread until the block ends."""
-    state = TestHTTP(url="")
+    state = HTTPFixture(url="")
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # keep test output quiet

@@ -134,3 +134,8 @@ def prefect_server(home: Path, database_url: str) -> Iterator[PrefectServer]:
     finally:
         stop_process(process)
         log.close()
+
+
+# Platform tests share two CPU cores with a Prefect server, a worker and its flow-run
+# processes; a generous client timeout keeps a slow moment from failing a correct test.
+http = httpx.Client(timeout=60)

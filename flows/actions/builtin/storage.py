@@ -1,8 +1,11 @@
 """`storage.write` / `storage.read`: tables in the project's storage, through storage_plugins.
 
 Before the project has an ontology, `storage.write` with `source: NAME` lands records in the
-raw area; with `table: NAME` it writes rows to an existing table of the project's schema.
-Every write is one atomic call: all rows or none, so a failed run never leaves half a batch.
+raw area; with `table: NAME` it writes rows to an existing table of the project's schema;
+with `class: NAME` it maps records through the project's accepted ontology (the copy the API
+publishes into the storage object) into the ontology-shaped tables, refusing the whole call
+with a report of every rejected record (index, field, reason) when any violates the types.
+A failed write never leaves half a batch: records are checked before anything is written.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flows.actions.base import ActionContext, action
+from flows.ontology_storage import ClassRowsRejected, find_class, published, write_class
 from flows.pipeline.errors import PermanentError
-from flows.storage_binding import RawRowsRejected, open_store, raw_table_name, write_raw
+from flows.storage_binding import RawRowsRejected, open_project_store, raw_table_name, write_raw
 
 
 class StorageWriteParams(BaseModel):
@@ -28,33 +32,75 @@ class StorageWriteParams(BaseModel):
         description="Raw-area source name (before the project has an ontology).",
     )
     table: str | None = Field(default=None, description="An existing table of the project.")
+    class_: str | None = Field(
+        default=None,
+        alias="class",
+        description="An ontology class (name, label or IRI): records are mapped to its tables.",
+    )
+    ontology: str | None = Field(
+        default=None,
+        description="With `class`: the ontology holding it, when the project has several.",
+    )
+    unknown_fields: Literal["reject", "ignore"] = Field(
+        default="reject",
+        description="With `class`: reject records with fields the class does not have, or "
+        "ignore those fields.",
+    )
     mode: Literal["insert", "upsert", "replace"] = Field(
-        default="upsert", description="For `table`: insert, upsert by primary key, or replace."
+        default="upsert",
+        description="insert, upsert by primary key, or replace (for `table` only).",
     )
 
     @model_validator(mode="after")
     def _one_target(self) -> StorageWriteParams:
-        if (self.source is None) == (self.table is None):
-            raise ValueError("give exactly one of 'source' (raw area) or 'table'")
+        targets = [t for t in (self.source, self.table, self.class_) if t is not None]
+        if len(targets) != 1:
+            raise ValueError("give exactly one of 'source' (raw area), 'table' or 'class'")
+        if self.class_ is not None and self.mode == "replace":
+            raise ValueError("mode 'replace' is not allowed with 'class'; use insert or upsert")
+        if self.class_ is None and (self.ontology is not None):
+            raise ValueError("'ontology' goes with 'class'")
         return self
 
 
 @action("storage.write", writes_storage=True)
 def storage_write(params: StorageWriteParams, ctx: ActionContext) -> dict[str, Any]:
     """Write records atomically; returns the table and the number of rows (not the rows)."""
-    store = open_store(ctx.storage_url)
+    store = open_project_store(ctx.project, ctx.storage_url)
     try:
         if params.source is not None:
             try:
                 return write_raw(store, params.source, params.rows, ctx.run_id)
             except RawRowsRejected as exc:
                 raise PermanentError(str(exc)) from None
+        if params.class_ is not None:
+            return _write_class(store, params, ctx)
         if params.table not in store.tables():
             raise PermanentError(f"table {params.table!r} does not exist in the project storage")
         result = store.write(params.table, params.rows, mode=params.mode)
         return {"table": result.table, "rows": result.rows, "mode": result.mode}
     finally:
         store.close()
+
+
+def _write_class(store: Any, params: StorageWriteParams, ctx: ActionContext) -> dict[str, Any]:
+    try:
+        entry, class_iri = find_class(
+            published(ctx.storage_url), params.class_ or "", params.ontology
+        )
+    except ValueError as exc:
+        raise PermanentError(str(exc)) from None
+    mode: Literal["insert", "upsert"] = "insert" if params.mode == "insert" else "upsert"
+    try:
+        result = write_class(
+            store, entry.mapping, class_iri, params.rows, mode=mode, unknown=params.unknown_fields
+        )
+    except ClassRowsRejected as exc:
+        ctx.log.error("%s", exc)
+        raise PermanentError(str(exc)) from None
+    except ValueError as exc:
+        raise PermanentError(str(exc)) from None
+    return result | {"ontology": entry.name, "ontology_version": entry.version}
 
 
 class StorageReadParams(BaseModel):
@@ -85,7 +131,7 @@ class StorageReadParams(BaseModel):
 def storage_read(params: StorageReadParams, ctx: ActionContext) -> dict[str, Any]:
     """Read rows (filtered, ordered, limited) into the context under `rows`."""
     table = params.table or raw_table_name(params.source or "")
-    store = open_store(ctx.storage_url)
+    store = open_project_store(ctx.project, ctx.storage_url)
     try:
         if table not in store.tables():
             raise PermanentError(f"table {table!r} does not exist in the project storage")

@@ -14,10 +14,15 @@ For every Job that appears in its namespace it:
 4. writes the outcome back through the API: Pod phase and container state, Job
    `succeeded`/`failed` with Complete/Failed conditions; the output becomes the pod's log.
 
-A Job annotated `kubelet.test.mimir-aip.dev/outcome: oom-killed-before-start` is not run: its
-pod is reported OOMKilled (exit 137) and the Job failed, like a pod that dies before the flow
-run reaches Prefect. Not emulated: scheduling, resource limits, security contexts, image pulls,
-restarts and Job retries (Mimir's template sets backoffLimit 0), networking.
+Faults a test injects (`TestKubelet.inject(Fault(...))`), chosen by the Job's labels:
+`OOM_BEFORE_START` does not run the container: its pod is reported OOMKilled (exit 137) and the
+Job failed, like a pod that dies before the flow run reaches Prefect; `OOM_ON_OUTPUT` runs it
+and, as soon as its output contains a given text, SIGKILLs all its processes at once (as the
+kernel kills a container's cgroup) and reports it the same way, like a pod OOM-killed while the
+flow runs. `attempts=N` limits a fault to the first N Jobs of one flow run (label
+`prefect.io/flow-run-id`), so a retry in a new Job runs normally. Not emulated: scheduling,
+resource limits, security contexts, image pulls, restarts and Job retries (Mimir's template
+sets backoffLimit 0), networking.
 """
 
 from __future__ import annotations
@@ -32,14 +37,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .api import now_rfc3339, random_suffix
 
-OUTCOME_ANNOTATION = "kubelet.test.mimir-aip.dev/outcome"
 OOM_BEFORE_START = "oom-killed-before-start"
+OOM_ON_OUTPUT = "oom-killed-on-output"
+ATTEMPT_LABEL = "prefect.io/flow-run-id"  # Jobs with the same value are attempts of one run
+FaultKind = Literal["oom-killed-before-start", "oom-killed-on-output"]
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\$")
 
@@ -66,6 +73,19 @@ class ImageRuntime:
     workdir: str = "/"  # the image's WORKDIR
 
 
+@dataclass(frozen=True)
+class Fault:
+    """A failure the test kubelet injects into every Job whose labels include `labels`."""
+
+    labels: Mapping[str, str]
+    kind: FaultKind
+    output: str = ""  # OOM_ON_OUTPUT: kill the container once its output contains this
+    attempts: int | None = None  # only the first N Jobs of a flow run; None: every Job
+
+    def selects(self, job_labels: Mapping[str, str]) -> bool:
+        return all(job_labels.get(key) == value for key, value in self.labels.items())
+
+
 @dataclass
 class Execution:
     """One container the kubelet ran as a local process."""
@@ -77,6 +97,7 @@ class Execution:
     cwd: str
     returncode: int | None = None
     output: str = ""
+    killed_on_output: bool = False  # an OOM_ON_OUTPUT fault killed it
 
 
 class ContainerConfigError(Exception):
@@ -117,6 +138,8 @@ class TestKubelet:
         self.events: list[str] = []  # what happened, for failure messages
         self.errors: list[str] = []
         self._seen: set[str] = set()
+        self._faults: list[Fault] = []
+        self._attempts: dict[str, int] = {}  # Jobs seen per ATTEMPT_LABEL value
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._processes: list[subprocess.Popen[str]] = []
@@ -129,14 +152,31 @@ class TestKubelet:
         self._thread.start()
         return self
 
+    def inject(self, fault: Fault) -> None:
+        """Apply `fault` to the Jobs it selects from now on."""
+        with self._lock:
+            self._faults.append(fault)
+
+    def _fault_for(self, job_name: str, labels: Mapping[str, str]) -> Fault | None:
+        with self._lock:
+            key = labels.get(ATTEMPT_LABEL, job_name)
+            attempt = self._attempts[key] = self._attempts.get(key, 0) + 1
+            return next(
+                (
+                    f
+                    for f in self._faults
+                    if f.selects(labels) and (f.attempts is None or attempt <= f.attempts)
+                ),
+                None,
+            )
+
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
             processes = list(self._processes)
         for process in processes:
             if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)  # the container and its children
+                kill_container(process.pid)
         self._thread.join(timeout=10)
         for thread in list(self._threads):
             thread.join(timeout=10)
@@ -228,8 +268,8 @@ class TestKubelet:
         self._note(f"job {job_name}: pod {pod_name} created")
 
         container = template["spec"]["containers"][0]
-        outcome = (job_meta.get("annotations") or {}).get(OUTCOME_ANNOTATION)
-        if outcome == OOM_BEFORE_START:
+        fault = self._fault_for(job_name, job_meta.get("labels") or {})
+        if fault is not None and fault.kind == OOM_BEFORE_START:
             self._finish(client, job_path, pod_path, container, 137, "OOMKilled", started=None)
             self._note(f"job {job_name}: reported OOMKilled without running")
             return
@@ -283,21 +323,52 @@ class TestKubelet:
             },
         )
         self._note(f"job {job_name}: running {argv}")
-        try:
-            output, _ = process.communicate(timeout=self.run_timeout)
-            returncode = process.returncode
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-            returncode = 137
-            self.errors.append(f"job {job_name}: killed after {self.run_timeout}s")
+        kill_on = fault.output if fault is not None and fault.kind == OOM_ON_OUTPUT else None
+        returncode, output = self._wait(process, job_name, execution, kill_on)
         execution.returncode = returncode
         execution.output = output
         self.log_sink(namespace, pod_name, output)
-        reason = "Completed" if returncode == 0 else "Error"
+        if execution.killed_on_output:
+            reason = "OOMKilled"
+            self._note(f"job {job_name}: OOM-killed after its output showed {kill_on!r}")
+        else:
+            reason = "Completed" if returncode == 0 else "Error"
         self._finish(client, job_path, pod_path, container, returncode, reason, started=started)
         self._note(f"job {job_name}: exited {returncode}")
+
+    def _wait(
+        self,
+        process: subprocess.Popen[str],
+        job_name: str,
+        execution: Execution,
+        kill_on: str | None,
+    ) -> tuple[int, str]:
+        """Collect the container's output until it exits; SIGKILL all its processes when the
+        output contains `kill_on`, or after `run_timeout` seconds (an error)."""
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            kill_container(process.pid)
+
+        timer = threading.Timer(self.run_timeout, kill)
+        timer.start()
+        lines: list[str] = []
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                if kill_on and not execution.killed_on_output and kill_on in line:
+                    execution.killed_on_output = True
+                    kill_container(process.pid)
+            returncode = process.wait()
+        finally:
+            timer.cancel()
+        if returncode < 0:  # killed by a signal: report it the way a container runtime does
+            returncode = 128 - returncode
+        if timed_out.is_set():
+            self.errors.append(f"job {job_name}: killed after {self.run_timeout}s")
+        return returncode, "".join(lines)
 
     def _container_process(
         self,
@@ -505,6 +576,47 @@ class TestKubelet:
         content_type = "application/merge-patch+json" if method == "PATCH" else "application/json"
         response = client.request(method, path, json=body, headers={"Content-Type": content_type})
         response.raise_for_status()
+
+
+def _process_tree(root: int) -> set[int]:
+    """`root` and every process descended from it (from /proc: Linux only)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree: set[int] = set()
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in tree:
+            tree.add(pid)
+            todo.extend(children.get(pid, ()))
+    return tree
+
+
+def kill_container(root: int) -> None:
+    """SIGKILL every process of a container at once, as the kernel does to its cgroup.
+
+    The container's processes need not share a process group (`prefect flow-run execute`
+    starts the flow engine in a session of its own), so the process tree is frozen with
+    SIGSTOP, until no new process appears, and then killed: no process of the "pod" outlives
+    it or reports anything after the kill.
+    """
+    frozen: set[int] = set()
+    while new := _process_tree(root) - frozen:
+        for pid in new:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        frozen |= new
+    for pid in frozen:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _condition(type_: str, reason: str, message: str = "") -> dict[str, str]:

@@ -1,0 +1,337 @@
+"""Extraction and proposals: start `extract-ontology`, receive its result, accept or reject.
+
+The flow runs on a worker without the metadata DB and posts what it extracted
+(`submit_ontology_proposal`). Here the extraction is compared with the *current* accepted
+version (`propose`), so whatever a person saved in the meantime wins: edited or hand-made
+elements are never changed, nothing is removed, deleted elements are not proposed again.
+
+* The first extraction of an ontology is accepted at once (version 1, origin extraction).
+* Later ones with changes are saved as a `proposed` version (the draft, with its change
+  list); an identical open proposal is not saved twice, no change means no version.
+* Accepting applies all or the chosen changes (plus those they require) to the proposal's
+  base as a new accepted version; the proposal's status becomes `accepted`. A proposal
+  whose base is no longer current is refused (409): run the extraction again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mimir_api.core.errors import Conflict, InvalidInput, Unavailable
+from mimir_api.core.security import Scope
+from mimir_api.db.models import Ontology, OntologyVersionRecord, Project
+from mimir_api.services.context import ServiceContext
+from mimir_api.services.ontology_common import (
+    MAX_DOCUMENT_CHARS,
+    ONE,
+    ConcurrentSave,
+    OntologyRef,
+    OntologySaved,
+    OntologyVersionList,
+    current_record,
+    model_of,
+    next_version,
+    ontology_error,
+    ontology_row,
+    save_accepted,
+    saved,
+    version_public,
+    version_record,
+)
+from mimir_api.services.pipelines import project_row
+from mimir_api.services.registry import operation
+from ontology import Proposal, ProposedChange, accept, diff, from_turtle, propose, to_turtle
+from ontology.errors import OntologyError
+
+TAGS = ("ontology proposals",)
+EXTRACTION_AUTHOR = "extraction"
+
+
+class ProposalSubmit(OntologyRef):
+    """Input of submit_ontology_proposal (what the extract-ontology flow posts)."""
+
+    extracted: str = Field(
+        max_length=MAX_DOCUMENT_CHARS, description="The extracted ontology (Turtle)."
+    )
+    base_version: int | None = Field(
+        default=None, ge=1, description="The version the flow compared against (informative)."
+    )
+    flow_run_id: str = Field(default="", max_length=64, description="The extraction's flow run.")
+
+
+class ProposalListQuery(OntologyRef):
+    """Input of list_ontology_proposals."""
+
+    status: Literal["proposed", "accepted", "rejected", "all"] = Field(
+        default="proposed", description="Which proposals: open ones by default."
+    )
+
+
+class ProposalRef(OntologyRef):
+    """Input of reject_ontology_proposal."""
+
+    version: int = Field(ge=1, description="The proposal's version number.")
+
+
+class ProposalAccept(ProposalRef):
+    """Input of accept_ontology_proposal."""
+
+    changes: list[str] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Ids of the changes to accept (those they require come along); all "
+        "when omitted.",
+    )
+    message: str = Field(default="", max_length=1000, description="Why (kept with the version).")
+    force: bool = Field(
+        default=False, description="Allow storage changes that lose data (see create_ontology)."
+    )
+
+
+class ProposalSubmitted(BaseModel):
+    """What became of an extraction."""
+
+    status: Literal["accepted", "proposed", "unchanged"] = Field(
+        description="accepted (first extraction), proposed, or unchanged (nothing new)."
+    )
+    version: int = Field(description="The saved version, or the current one when unchanged.")
+    changes: int = Field(description="Number of changes found.")
+    duplicate: bool = Field(description="True when an identical open proposal already existed.")
+    result: OntologySaved | None = Field(description="The ontology after an automatic accept.")
+
+
+class ExtractionStarted(BaseModel):
+    """A run of the extract-ontology flow that was just created."""
+
+    flow_run_id: str = Field(description="Prefect flow-run id.")
+    flow_run_name: str = Field(description="Prefect's name for the run.")
+    deployment: str = Field(description="extract-ontology/mimir.")
+    ontology: str = Field(description="The ontology it will update.")
+
+
+def _changes_json(changes: list[ProposedChange]) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in changes]
+
+
+def _first_extraction(
+    ctx: ServiceContext, session: Session, project: Project, name: str, extracted: Any, run: str
+) -> ProposalSubmitted | None:
+    """Create the ontology from its first extraction; None when it appeared meanwhile."""
+    row = Ontology(id=uuid.uuid4().hex, project_id=project.id, name=name)
+    try:
+        record, storage = save_accepted(
+            ctx,
+            session,
+            project,
+            row,
+            extracted,
+            origin="extraction",
+            message=f"first extraction (flow run {run or 'n/a'}), accepted automatically",
+            parent=None,
+            author=EXTRACTION_AUTHOR,
+            create=True,
+        )
+    except ConcurrentSave:
+        return None
+    count = len(extracted.classes) + len(extracted.properties)
+    return ProposalSubmitted(
+        status="accepted",
+        version=record.version,
+        changes=count,
+        duplicate=False,
+        result=saved(session, project, row, record, storage),
+    )
+
+
+@operation(method="POST", path=ONE + "/proposals", scope=Scope.WRITE, status_code=201, tags=TAGS)
+def submit_ontology_proposal(ctx: ServiceContext, params: ProposalSubmit) -> ProposalSubmitted:
+    """Hand an extracted ontology to Mimir (the extract-ontology flow calls this): the first
+    is accepted, later ones become proposals that never overwrite what people edited."""
+    try:
+        extracted = from_turtle(params.extracted)
+    except OntologyError as exc:
+        raise InvalidInput(
+            f"the extracted ontology does not parse: {exc}", field="extracted"
+        ) from None
+    with ctx.session() as session:
+        project = project_row(session, params.project)
+        row = session.exec(
+            select(Ontology).where(Ontology.project_id == project.id, Ontology.name == params.name)
+        ).first()
+        if row is None:
+            first = _first_extraction(
+                ctx, session, project, params.name, extracted, params.flow_run_id
+            )
+            if first is not None:
+                return first
+            row = ontology_row(session, project, params.name)
+        current = current_record(session, row)
+        proposal = propose(model_of(current.turtle), extracted)
+        if not proposal.changes:
+            return ProposalSubmitted(
+                status="unchanged", version=current.version, changes=0, duplicate=False, result=None
+            )
+        turtle = to_turtle(proposal.draft)
+        same = session.exec(
+            select(OntologyVersionRecord).where(
+                OntologyVersionRecord.ontology_id == row.id,
+                OntologyVersionRecord.status == "proposed",
+                OntologyVersionRecord.parent == current.version,
+            )
+        ).all()
+        for open_proposal in same:
+            if open_proposal.turtle == turtle:
+                return ProposalSubmitted(
+                    status="proposed",
+                    version=open_proposal.version,
+                    changes=len(proposal.changes),
+                    duplicate=True,
+                    result=None,
+                )
+        record = OntologyVersionRecord(
+            id=uuid.uuid4().hex,
+            ontology_id=row.id,
+            version=next_version(session, row),
+            turtle=turtle,
+            author=EXTRACTION_AUTHOR,
+            message=f"extraction (flow run {params.flow_run_id or 'n/a'}): "
+            f"{len(proposal.changes)} change(s) proposed, {len(proposal.kept)} kept as edited",
+            origin="extraction",
+            status="proposed",
+            parent=current.version,
+            changes=_changes_json(proposal.changes),
+        )
+        session.add(record)
+        try:
+            session.commit()
+        except IntegrityError:
+            raise Conflict("another version was saved at the same time; retry") from None
+        return ProposalSubmitted(
+            status="proposed",
+            version=record.version,
+            changes=len(proposal.changes),
+            duplicate=False,
+            result=None,
+        )
+
+
+@operation(method="GET", path=ONE + "/proposals", scope=Scope.READ, tags=TAGS)
+def list_ontology_proposals(ctx: ServiceContext, params: ProposalListQuery) -> OntologyVersionList:
+    """Proposals made by extraction (open ones by default), newest first, with their changes."""
+    with ctx.session() as session:
+        row = ontology_row(session, project_row(session, params.project), params.name)
+        statement = select(OntologyVersionRecord).where(
+            OntologyVersionRecord.ontology_id == row.id,
+            OntologyVersionRecord.changes.is_not(None),  # type: ignore[union-attr]
+        )
+        if params.status != "all":
+            statement = statement.where(OntologyVersionRecord.status == params.status)
+        rows = session.exec(
+            statement.order_by(OntologyVersionRecord.version.desc())  # type: ignore[attr-defined]
+        ).all()
+        return OntologyVersionList(items=[version_public(r) for r in rows])
+
+
+def _open_proposal(session: Session, row: Ontology, version: int) -> OntologyVersionRecord:
+    record = version_record(session, row, version)
+    if record.changes is None:
+        raise InvalidInput(f"version {version} is not a proposal", field="version")
+    if record.status != "proposed":
+        raise Conflict(f"proposal {version} was already {record.status}", field="version")
+    return record
+
+
+@operation(method="POST", path=ONE + "/proposals/{version}/accept", scope=Scope.WRITE, tags=TAGS)
+def accept_ontology_proposal(ctx: ServiceContext, params: ProposalAccept) -> OntologySaved:
+    """Accept a proposal in whole or in part (change ids); the result is a new accepted
+    version that drives storage (new tables are loaded from the raw area)."""
+    with ctx.session() as session:
+        project = project_row(session, params.project)
+        row = ontology_row(session, project, params.name)
+        record = _open_proposal(session, row, params.version)
+        current = current_record(session, row)
+        if record.parent != current.version:
+            raise Conflict(
+                f"proposal {record.version} was made against version {record.parent}, but the "
+                f"current version is {current.version}; run the extraction again",
+                field="version",
+            )
+        base, draft = model_of(current.turtle), model_of(record.turtle)
+        changes = [ProposedChange.model_validate(c) for c in record.changes or []]
+        proposal = Proposal(base=base, draft=draft, changes=changes, diff=diff(base, draft))
+        try:
+            model = accept(proposal, params.changes)
+        except OntologyError as exc:
+            raise ontology_error(exc, "changes") from None
+        chosen = "all" if params.changes is None else f"{len(params.changes)} selected"
+        message = (
+            params.message or f"accepted proposal {record.version} ({chosen} of {len(changes)})"
+        )
+
+        def mark_accepted() -> None:
+            record.status = "accepted"
+            session.add(record)
+
+        if to_turtle(model) == current.turtle:
+            mark_accepted()
+            session.commit()
+            return saved(session, project, row, current, None, changed=False)
+        saved_record, storage = save_accepted(
+            ctx,
+            session,
+            project,
+            row,
+            model,
+            origin="extraction",
+            message=message,
+            parent=current.version,
+            force=params.force,
+            before_commit=mark_accepted,
+        )
+        return saved(session, project, row, saved_record, storage)
+
+
+@operation(method="POST", path=ONE + "/proposals/{version}/reject", scope=Scope.WRITE, tags=TAGS)
+def reject_ontology_proposal(ctx: ServiceContext, params: ProposalRef) -> OntologySaved:
+    """Reject a proposal; the current version stays as it is."""
+    with ctx.session() as session:
+        project = project_row(session, params.project)
+        row = ontology_row(session, project, params.name)
+        record = _open_proposal(session, row, params.version)
+        record.status = "rejected"
+        session.add(record)
+        session.commit()
+        session.refresh(record)
+        result = saved(session, project, row, current_record(session, row), None, changed=False)
+        return result.model_copy(update={"version": version_public(record)})
+
+
+@operation(method="POST", path=ONE + "/extractions", scope=Scope.WRITE, status_code=201, tags=TAGS)
+def run_ontology_extraction(ctx: ServiceContext, params: OntologyRef) -> ExtractionStarted:
+    """Start the extract-ontology flow for this ontology now (it need not exist yet: the
+    first extraction creates it); returns the flow-run id at once."""
+    from flows.ontology_flow import EXTRACT_FLOW_NAME, start_extraction
+
+    with ctx.session() as session:
+        project = project_row(session, params.project)
+        storage_url = project.storage_url
+    try:
+        flow_run = start_extraction(
+            params.project, storage_url, params.name, trigger=f"api:{ctx.actor.name}"
+        )
+    except Exception as exc:
+        raise Unavailable(
+            f"Prefect could not start {EXTRACT_FLOW_NAME}/mimir (is `mimir up` running, or "
+            f"were Mimir's deployments registered with `mimir deploy`?): {exc}"
+        ) from exc
+    return ExtractionStarted(
+        flow_run_id=str(flow_run.id),
+        flow_run_name=flow_run.name,
+        deployment=f"{EXTRACT_FLOW_NAME}/mimir",
+        ontology=params.name,
+    )

@@ -1,0 +1,461 @@
+"""Project storage operations: choose and check a project's backend, browse and export tables.
+
+A project's backend settings live in its `ProjectStorage` Prefect Block (so workers find them
+by name); secrets go into the Block's secret field and are never returned — responses list
+only which secret settings are set. Without a Block a project keeps its tables beside its files
+(SQLite in a local storage object, Parquet under `tables/` in S3).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from sqlmodel import Session
+
+from mimir_api.core.errors import FieldError, InvalidInput, NotFound, Unavailable
+from mimir_api.core.security import Scope
+from mimir_api.db.models import Project
+from mimir_api.services.context import ServiceContext
+from mimir_api.services.pipelines import project_row
+from mimir_api.services.projects import ProjectName
+from mimir_api.services.registry import operation
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoInput(_Input):
+    """No input."""
+
+
+class ProjectOnly(_Input):
+    """Input of operations on a project's storage."""
+
+    project: ProjectName
+
+
+class StorageConfigure(_Input):
+    """Input of configure_project_storage."""
+
+    project: ProjectName
+    plugin: str = Field(min_length=1, max_length=64, description="Storage plugin, e.g. 'sql'.")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Plugin settings.")
+    secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Secret settings (passwords, keys); never returned."
+    )
+
+
+class TableRef(_Input):
+    """Input addressing one table."""
+
+    project: ProjectName
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Table name.")
+
+
+class FilterSpec(_Input):
+    """One filter: `column op value`."""
+
+    column: str = Field(description="Column name.")
+    op: Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "like", "is_null"] = Field(
+        description="Operator."
+    )
+    value: Any = Field(default=None, description="Operand (a list for 'in', bool for 'is_null').")
+
+
+class TableQuery(TableRef):
+    """Input of query_project_table."""
+
+    where: list[FilterSpec] = Field(default_factory=list, description="Filters (all must hold).")
+    columns: list[str] | None = Field(default=None, description="Columns to return.")
+    order_by: list[str] = Field(default_factory=list, description="Columns; '-col' descending.")
+    limit: int = Field(default=100, ge=1, le=10_000, description="Page size.")
+    cursor: str | None = Field(default=None, max_length=4096, description="From the last page.")
+
+
+class TableExport(TableRef):
+    """Input of export_project_table."""
+
+    format: Literal["csv", "parquet"] = Field(default="csv", description="File format.")
+    where: list[FilterSpec] = Field(default_factory=list, description="Filters (all must hold).")
+
+
+class FileRef(_Input):
+    """Input of read_project_file."""
+
+    project: ProjectName
+    path: str = Field(min_length=1, max_length=1024, description="Path inside the storage object.")
+
+
+class StorageHealth(BaseModel):
+    """A backend's health."""
+
+    ok: bool = Field(description="Whether the backend answered.")
+    backend: str = Field(description="Concrete backend, e.g. 'postgresql'.")
+    target: str = Field(description="Where the data lives (secrets masked).")
+    latency_ms: float | None = Field(description="Round trip of the check.")
+    error: str | None = Field(description="Why it is unusable.")
+
+
+class ProjectStorageInfo(BaseModel):
+    """A project's storage backend, without secrets."""
+
+    project: str = Field(description="Project.")
+    configured: bool = Field(description="False when the project uses the default store.")
+    plugin: str = Field(description="Storage plugin.")
+    settings: dict[str, Any] = Field(description="Settings (secrets masked).")
+    secrets_set: list[str] = Field(description="Names of secret settings that are set.")
+    health: StorageHealth = Field(description="Live health check.")
+
+
+class StoragePluginList(BaseModel):
+    """Installed storage plugins."""
+
+    plugins: list[dict[str, Any]] = Field(
+        description="Name, version, capabilities, settings schema."
+    )
+
+
+class TableInfo(BaseModel):
+    """One table of a project."""
+
+    name: str = Field(description="Table name.")
+    kind: str = Field(description="'entity' or 'link'.")
+    columns: list[dict[str, Any]] = Field(description="Columns: name, type, nullable.")
+    primary_key: list[str] = Field(description="Key columns.")
+    rows: int = Field(description="Row count.")
+    source: str | None = Field(description="Ontology class or raw source it stores.")
+
+
+class TableList(BaseModel):
+    """A project's tables."""
+
+    items: list[TableInfo] = Field(description="Tables, by name.")
+
+
+class RowPage(BaseModel):
+    """One page of rows."""
+
+    rows: list[dict[str, Any]] = Field(description="Rows.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ExportedFile(BaseModel):
+    """A table export written into the project's storage object."""
+
+    path: str = Field(
+        description="Path inside the storage object (read it with read_project_file)."
+    )
+    format: str = Field(description="csv or parquet.")
+    rows: int = Field(description="Rows exported.")
+    bytes: int = Field(description="File size.")
+
+
+class FileContent(BaseModel):
+    """A file from the project's storage object."""
+
+    path: str = Field(description="Path inside the storage object.")
+    size: int = Field(description="Bytes.")
+    text: str | None = Field(description="Content, when it is UTF-8 text.")
+    base64: str | None = Field(description="Content, base64, when it is binary.")
+
+
+def _split_config(
+    plugin: str, settings: dict[str, Any], secrets: dict[str, SecretStr]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate against the plugin's Config; return (plain settings, secret settings)."""
+    from storage_plugins.errors import PluginLoadError, PluginNotFound
+    from storage_plugins.registry import default_registry
+
+    try:
+        plugin_class = default_registry().get(plugin)
+    except (PluginNotFound, PluginLoadError) as exc:
+        raise InvalidInput(str(exc), field="plugin") from None
+    raw = {**settings, **{k: v.get_secret_value() for k, v in secrets.items()}}
+    try:
+        config = plugin_class.Config.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            FieldError(
+                field="settings." + ".".join(str(p) for p in e["loc"]),
+                message=e["msg"],
+                type=e["type"],
+            )
+            for e in exc.errors()
+        ]
+        raise InvalidInput(
+            "invalid storage settings: " + "; ".join(f"{e.field}: {e.message}" for e in errors),
+            errors=errors,
+        ) from None
+    plain: dict[str, Any] = {}
+    hidden: dict[str, str] = {}
+    for name, value in config:
+        if isinstance(value, SecretStr):
+            if value.get_secret_value():
+                hidden[name] = value.get_secret_value()
+        else:
+            plain[name] = config.model_dump(mode="json", include={name})[name]
+    return plain, hidden
+
+
+def _health(store: Any) -> StorageHealth:
+    health = store.health()
+    return StorageHealth(
+        ok=health.ok,
+        backend=health.backend,
+        target=health.target,
+        latency_ms=health.latency_ms,
+        error=health.error,
+    )
+
+
+@contextmanager
+def _store(project: Project) -> Iterator[Any]:
+    from flows.storage_binding import open_project_store, open_store
+
+    try:
+        store = (
+            open_project_store(project.name, project.storage_url)
+            if project.storage_plugin
+            else open_store(project.storage_url)
+        )
+    except Exception as exc:
+        raise Unavailable(f"cannot open the storage of project '{project.name}': {exc}") from exc
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _project(ctx: ServiceContext, name: str) -> Project:
+    with ctx.session() as session:
+        row = project_row(session, name)
+        Session.expunge(session, row)
+        return row
+
+
+@operation(method="GET", path="/storage/plugins", scope=Scope.READ, tags=("storage",))
+def list_storage_plugins(ctx: ServiceContext, params: NoInput) -> StoragePluginList:
+    """Installed storage plugins with their capabilities and settings schemas."""
+    from storage_plugins.registry import default_registry
+
+    return StoragePluginList(plugins=[p.model_dump() for p in default_registry().plugins()])
+
+
+@operation(method="GET", path="/projects/{project}/storage", scope=Scope.READ, tags=("storage",))
+def get_project_storage(ctx: ServiceContext, params: ProjectOnly) -> ProjectStorageInfo:
+    """The project's storage backend (secrets masked) with a live health check."""
+    from blocks.project_storage import ProjectStorage
+    from flows.storage_binding import default_store_config
+
+    project = _project(ctx, params.project)
+    block = None
+    if project.storage_plugin:
+        try:
+            block = ProjectStorage.load_for(project.name)
+        except Exception as exc:
+            raise Unavailable(f"cannot read the storage settings from Prefect: {exc}") from exc
+    if block is None:
+        plugin, settings = default_store_config(project.storage_url)
+        secrets_set: list[str] = []
+    else:
+        plugin, settings = block.plugin, dict(block.settings)
+        secrets_set = sorted(block.secrets.get_secret_value())
+    with _store(project) as store:
+        health = _health(store)
+    return ProjectStorageInfo(
+        project=project.name,
+        configured=block is not None,
+        plugin=plugin,
+        settings=settings,
+        secrets_set=secrets_set,
+        health=health,
+    )
+
+
+@operation(
+    method="PUT",
+    path="/projects/{project}/storage",
+    scope=Scope.ADMIN,
+    idempotent=True,
+    tags=("storage",),
+)
+def configure_project_storage(ctx: ServiceContext, params: StorageConfigure) -> ProjectStorageInfo:
+    """Point a project at a storage backend; saved only if a live health check passes.
+
+    Needs the admin scope: a backend URL reaches servers on the operator's network.
+    """
+    from prefect.types import SecretDict
+
+    from blocks.project_storage import ProjectStorage, block_name
+    from storage_plugins.registry import default_registry
+
+    project = _project(ctx, params.project)
+    settings, secrets = _split_config(params.plugin, params.settings, params.secrets)
+    store = default_registry().create(params.plugin, {**settings, **secrets})
+    try:
+        health = _health(store)
+    finally:
+        store.close()
+    if not health.ok:
+        raise InvalidInput(
+            f"the storage backend failed its health check: {health.error}", field="settings"
+        )
+    block = ProjectStorage(
+        project=project.name, plugin=params.plugin, settings=settings, secrets=SecretDict(secrets)
+    )
+    try:
+        block.save(block_name(project.name), overwrite=True)
+    except Exception as exc:
+        raise Unavailable(f"cannot save the storage settings in Prefect: {exc}") from exc
+    with ctx.session() as session:
+        row = project_row(session, project.name)
+        row.storage_plugin = params.plugin
+        session.add(row)
+        session.commit()
+    return ProjectStorageInfo(
+        project=project.name,
+        configured=True,
+        plugin=params.plugin,
+        settings=settings,
+        secrets_set=sorted(secrets),
+        health=health,
+    )
+
+
+@operation(method="GET", path="/projects/{project}/tables", scope=Scope.READ, tags=("storage",))
+def list_project_tables(ctx: ServiceContext, params: ProjectOnly) -> TableList:
+    """The project's tables with columns, keys and row counts."""
+    project = _project(ctx, params.project)
+    with _store(project) as store:
+        items = []
+        for table in store.schema().tables:
+            items.append(
+                TableInfo(
+                    name=table.name,
+                    kind=table.kind,
+                    primary_key=list(table.primary_key),
+                    columns=[
+                        {"name": c.name, "type": c.type_label(), "nullable": c.nullable}
+                        for c in table.columns
+                    ],
+                    rows=store.count(table.name),
+                    source=table.source,
+                )
+            )
+    return TableList(items=sorted(items, key=lambda t: t.name))
+
+
+def _check_table(store: Any, table: str) -> None:
+    if table not in store.tables():
+        raise NotFound(f"table '{table}' does not exist", field="table")
+
+
+@operation(
+    method="POST",
+    path="/projects/{project}/tables/{table}/query",
+    scope=Scope.READ,
+    read_only=True,
+    idempotent=True,
+    tags=("storage",),
+)
+def query_project_table(ctx: ServiceContext, params: TableQuery) -> RowPage:
+    """Read rows with filters, column choice, ordering and cursor pagination."""
+    from storage_plugins.errors import InvalidCursor, InvalidQuery
+
+    project = _project(ctx, params.project)
+    with _store(project) as store:
+        _check_table(store, params.table)
+        try:
+            page = store.read(
+                params.table,
+                where=[f.model_dump() for f in params.where],
+                columns=params.columns,
+                order_by=params.order_by,
+                limit=params.limit,
+                cursor=params.cursor,
+            )
+        except InvalidCursor as exc:
+            raise InvalidInput(str(exc), field="cursor") from None
+        except InvalidQuery as exc:
+            raise InvalidInput(str(exc), field="where") from None
+    return RowPage(rows=page.rows, next_cursor=page.next_cursor)
+
+
+@operation(
+    method="POST",
+    path="/projects/{project}/tables/{table}/export",
+    scope=Scope.WRITE,
+    tags=("storage",),
+)
+def export_project_table(ctx: ServiceContext, params: TableExport) -> ExportedFile:
+    """Export a table (optionally filtered) as CSV or Parquet into the project's storage object."""
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    from storage_plugins.errors import InvalidQuery
+
+    project = _project(ctx, params.project)
+    relative = f"exports/{params.table}.{params.format}"
+    fs, root = fsspec.core.url_to_fs(project.storage_url)
+    target = posixpath.join(root, relative)
+    rows = 0
+    buffer = io.BytesIO()
+    with _store(project) as store:
+        _check_table(store, params.table)
+        try:
+            batches = list(
+                store.iter_batches(
+                    params.table, where=[f.model_dump() for f in params.where], format="arrow"
+                )
+            )
+        except InvalidQuery as exc:
+            raise InvalidInput(str(exc), field="where") from None
+    table = pa.Table.from_batches(batches) if batches else None
+    if table is not None:
+        rows = table.num_rows
+        if params.format == "csv":
+            pa_csv.write_csv(table, buffer)
+        else:
+            pq.write_table(table, buffer)
+    data = buffer.getvalue()
+    fs.makedirs(posixpath.dirname(target), exist_ok=True)
+    fs.pipe_file(target, data)
+    return ExportedFile(path=relative, format=params.format, rows=rows, bytes=len(data))
+
+
+@operation(method="GET", path="/projects/{project}/files", scope=Scope.READ, tags=("storage",))
+def read_project_file(ctx: ServiceContext, params: FileRef) -> FileContent:
+    """Read a file (up to 10 MiB) from the project's storage object, e.g. an export or report."""
+    import fsspec
+
+    normal = posixpath.normpath(params.path)
+    if params.path.startswith("/") or normal.startswith("..") or normal in (".", ""):
+        raise InvalidInput("the path must stay inside the project's storage object", field="path")
+    project = _project(ctx, params.project)
+    fs, root = fsspec.core.url_to_fs(project.storage_url)
+    target = posixpath.join(root, normal)
+    if not fs.isfile(target):
+        raise NotFound(f"no file '{normal}' in project '{project.name}'", field="path")
+    size = fs.size(target)
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput(
+            f"the file has {size} bytes, over the {MAX_FILE_BYTES}-byte limit", field="path"
+        )
+    data = fs.cat_file(target)
+    try:
+        return FileContent(path=normal, size=size, text=data.decode("utf-8"), base64=None)
+    except UnicodeDecodeError:
+        return FileContent(
+            path=normal, size=size, text=None, base64=base64.b64encode(data).decode()
+        )
