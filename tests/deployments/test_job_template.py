@@ -107,6 +107,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             f"{CONTAINER}.envFrom": [
                 {"configMapRef": {"name": "mimir-config"}},
                 {"secretRef": {"name": "mimir-s3", "optional": True}},
+                {"secretRef": {"name": "mimir-worker", "optional": True}},
             ],
         },
     ),

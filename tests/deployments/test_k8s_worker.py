@@ -426,6 +426,7 @@ def assert_flow_run_job(
     assert container["envFrom"] == [
         {"configMapRef": {"name": "mimir-config"}},
         {"secretRef": {"name": "mimir-s3", "optional": True}},
+        {"secretRef": {"name": "mimir-worker", "optional": True}},
     ]
 
 

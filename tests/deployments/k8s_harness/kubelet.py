@@ -34,6 +34,7 @@ import re
 import signal
 import subprocess
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +223,8 @@ class TestKubelet:
             with self._client() as client:
                 self._run_job(client, job)
         except Exception as exc:
-            self.errors.append(f"job {job['metadata']['name']}: {exc!r}")
+            where = "".join(traceback.format_exception(exc)[-4:]).strip()
+            self.errors.append(f"job {job['metadata']['name']}: {exc!r}\n{where}")
 
     # one Job -----------------------------------------------------------------------------
 
@@ -385,20 +387,27 @@ class TestKubelet:
         pod_dir = self.root / pod["metadata"]["name"]
         mounts = self._mounts(pod, container, pod_dir)
 
+        # The emulated image's own env carries host paths (the test's virtualenv, which may
+        # itself live under /tmp): only values from the pod spec are container paths to map
+        # onto the pod's volumes.
         env: dict[str, str] = dict(runtime.env)
+        from_spec: dict[str, str] = {}
         for source in container.get("envFrom") or []:
-            env.update(self._env_from(client, namespace, source))
+            from_spec.update(self._env_from(client, namespace, source))
+            env.update(from_spec)
         for entry in container.get("env") or []:
             name = entry["name"]
             if "value" in entry:
-                env[name] = expand_k8s_vars(str(entry["value"]), env)
+                from_spec[name] = expand_k8s_vars(str(entry["value"]), env)
             elif "valueFrom" in entry:
                 value = self._value_from(client, namespace, pod, entry["valueFrom"])
-                if value is not None:
-                    env[name] = value
+                if value is None:
+                    continue
+                from_spec[name] = value
             else:
-                env[name] = ""
-        env = {name: _translate(value, mounts) for name, value in env.items()}
+                from_spec[name] = ""
+            env[name] = from_spec[name]
+        env.update({name: _translate(value, mounts) for name, value in from_spec.items()})
 
         command = [expand_k8s_vars(str(a), env) for a in container.get("command") or []]
         args = [expand_k8s_vars(str(a), env) for a in container.get("args") or []]
