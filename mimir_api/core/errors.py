@@ -6,6 +6,8 @@ Services raise these and nothing HTTP-specific; REST turns them into
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -138,3 +140,15 @@ def field_errors_from_pydantic(errors: list[Any], prefix: str = "") -> list[Fiel
             message = "unknown field; remove it (fields are checked strictly)"
         result.append(FieldError(field=path, message=message, type=err.get("type", "invalid")))
     return result
+
+
+@contextmanager
+def unavailable_on_failure(what: str) -> Iterator[None]:
+    """Report any failure of an outside service (Prefect, a backend) as Unavailable, prefixed
+    with what was being attempted; Mimir's own errors pass through unchanged."""
+    try:
+        yield
+    except MimirError:
+        raise
+    except Exception as exc:
+        raise Unavailable(f"{what}: {exc}") from exc

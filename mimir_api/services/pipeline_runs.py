@@ -15,7 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from mimir_api.core.errors import InvalidInput, NotFound, Unauthorized, Unavailable
+from mimir_api.core.errors import (
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    unavailable_on_failure,
+)
 from mimir_api.core.security import Scope, hash_token
 from mimir_api.db.models import Pipeline, as_utc
 from mimir_api.services.context import ServiceContext
@@ -156,10 +162,8 @@ def _start(
         raise InvalidInput(str(exc), field="parameters") from None
     if not deployment_id:
         raise Unavailable(f"pipeline '{name}' has no Prefect deployment; save it again")
-    try:
+    with unavailable_on_failure("Prefect could not start the run"):
         flow_run = start_run(deployment_id, parameters, tags=["mimir-pipeline", f"via:{via}"])
-    except Exception as exc:
-        raise Unavailable(f"Prefect could not start the run: {exc}") from exc
     state = flow_run.state
     return RunStarted(
         flow_run_id=str(flow_run.id),
@@ -192,15 +196,9 @@ def list_pipeline_runs(ctx: ServiceContext, params: RunListQuery) -> RunList:
     from flows.pipeline.deployments import list_runs
 
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
-    try:
-        return RunList(
-            items=[
-                RunSummary(**run)
-                for run in list_runs(deployment_id, params.limit, params.include_upcoming)
-            ]
-        )
-    except Exception as exc:
-        raise Unavailable(f"could not read runs from Prefect: {exc}") from exc
+    with unavailable_on_failure("could not read runs from Prefect"):
+        runs = list_runs(deployment_id, params.limit, params.include_upcoming)
+    return RunList(items=[RunSummary(**run) for run in runs])
 
 
 def _detail(run: dict[str, Any] | None, run_id: uuid.UUID, name: str) -> dict[str, Any]:
@@ -220,10 +218,8 @@ def get_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunDetail:
     from flows.pipeline.deployments import get_run
 
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
-    try:
+    with unavailable_on_failure("could not read the run from Prefect"):
         run = get_run(deployment_id, params.run_id)
-    except Exception as exc:
-        raise Unavailable(f"could not read the run from Prefect: {exc}") from exc
     return RunDetail(**_detail(run, params.run_id, params.name))
 
 
@@ -239,10 +235,8 @@ def cancel_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunSummary:
     from flows.pipeline.deployments import cancel_run
 
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
-    try:
+    with unavailable_on_failure("could not cancel the run in Prefect"):
         run = cancel_run(deployment_id, params.run_id)
-    except Exception as exc:
-        raise Unavailable(f"could not cancel the run in Prefect: {exc}") from exc
     return RunSummary(**_detail(run, params.run_id, params.name))
 
 
