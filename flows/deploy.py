@@ -16,15 +16,15 @@ from typing import Any, cast
 from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.client.schemas.objects import FlowRun
-from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectAlreadyExists
 
 from flows.ontology_flow import extract_ontology
+from flows.runs import MIMIR_DEPLOYMENT, run_summary, start_deployment
 from flows.system import SELFCHECK_FLOW_NAME, selfcheck
+from flows.table_flows import export_project_table, load_ontology_tables
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
-DEPLOYMENT_NAME = "mimir"
+DEPLOYMENT_NAME = MIMIR_DEPLOYMENT
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class MimirFlow:
 MIMIR_FLOWS: tuple[MimirFlow, ...] = (
     MimirFlow(flow=selfcheck, entrypoint="flows/system.py:selfcheck"),
     MimirFlow(flow=extract_ontology, entrypoint="flows/ontology_flow.py:extract_ontology"),
+    MimirFlow(flow=load_ontology_tables, entrypoint="flows/table_flows.py:load_ontology_tables"),
+    MimirFlow(flow=export_project_table, entrypoint="flows/table_flows.py:export_project_table"),
 )
 
 
@@ -84,21 +86,16 @@ def register_mimir_deployments(work_pool: str) -> list[str]:
 def run_selfcheck(echo: str, timeout: float) -> dict[str, Any]:
     """Trigger the selfcheck deployment and wait up to `timeout` seconds for it to finish."""
     # Called from a thread without an event loop, async_dispatch takes the sync branch.
-    flow_run = cast(
-        FlowRun,
-        run_deployment(
-            name=f"{SELFCHECK_FLOW_NAME}/{DEPLOYMENT_NAME}",
-            parameters={"echo": echo},
-            timeout=timeout,
-            poll_interval=0.5,
-            as_subflow=False,
-            tags=["mimir-selfcheck"],
-        ),
+    flow_run = start_deployment(
+        f"{SELFCHECK_FLOW_NAME}/{DEPLOYMENT_NAME}",
+        {"echo": echo},
+        ["mimir-selfcheck"],
+        timeout=timeout,
     )
-    state = flow_run.state
+    summary = run_summary(flow_run)
     return {
-        "flow_run_id": str(flow_run.id),
-        "flow_run_name": flow_run.name,
-        "state": state.type.value if state else "UNKNOWN",
-        "state_name": state.name if state else "Unknown",
+        "flow_run_id": summary["id"],
+        "flow_run_name": summary["name"],
+        "state": summary["state"],
+        "state_name": summary["state_name"],
     }

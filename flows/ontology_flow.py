@@ -21,12 +21,13 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import get_run_context
-from prefect.deployments import run_deployment
 from prefect.logging import get_run_logger
 
-from flows.ontology_storage import published, published_turtle, read_raw_sample
+from domain.published import published, published_turtle
+from domain.raw_area import read_raw_sample
+from domain.stores import open_project_store
+from flows.runs import MIMIR_DEPLOYMENT, one_per_project, project_tags, start_deployment
 from flows.settings import runtime_settings
-from flows.storage_binding import open_project_store
 from ontology import ExtractOptions, extract, from_turtle, propose, to_turtle
 
 EXTRACT_FLOW_NAME = "extract-ontology"
@@ -83,7 +84,18 @@ def extract_ontology(
     trigger: str = "api",
     sample_rows: int = 50_000,
 ) -> dict[str, Any]:
-    """Extract an ontology from the raw area and hand it to the API as a proposal."""
+    """Extract an ontology from the raw area and hand it to the API as a proposal.
+
+    One extraction per project runs at a time (later ones wait for the slot), so two
+    extractions never submit competing proposals built from the same raw area.
+    """
+    with one_per_project(EXTRACT_FLOW_NAME, project):
+        return _extract(project, storage_url, ontology, trigger, sample_rows)
+
+
+def _extract(
+    project: str, storage_url: str, ontology: str, trigger: str, sample_rows: int
+) -> dict[str, Any]:
     logger = get_run_logger()
     store = open_project_store(project, storage_url)
     try:
@@ -142,18 +154,8 @@ def start_extraction(
     project: str, storage_url: str, ontology: str = DEFAULT_ONTOLOGY, trigger: str = "api"
 ) -> FlowRun:
     """Create a run of the `extract-ontology/mimir` deployment and return at once."""
-    from flows.deploy import DEPLOYMENT_NAME
-
-    flow_run = run_deployment(
-        name=f"{EXTRACT_FLOW_NAME}/{DEPLOYMENT_NAME}",
-        parameters={
-            "project": project,
-            "storage_url": storage_url,
-            "ontology": ontology,
-            "trigger": trigger,
-        },
-        timeout=0,
-        as_subflow=False,
-        tags=["mimir", "mimir-ontology", f"project:{project}", f"via:{trigger}"[:100]],
+    return start_deployment(
+        f"{EXTRACT_FLOW_NAME}/{MIMIR_DEPLOYMENT}",
+        {"project": project, "storage_url": storage_url, "ontology": ontology, "trigger": trigger},
+        [*project_tags(project, "extraction", trigger), "mimir-ontology"],
     )
-    return cast(FlowRun, flow_run)

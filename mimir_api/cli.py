@@ -93,7 +93,7 @@ def mcp() -> None:
 
     from mimir_api.core.security import LOCAL_OPERATOR
     from mimir_api.mcp.server import build_mcp_server
-    from mimir_api.services.registry import build_registry
+    from mimir_api.services.catalog import build_registry
 
     settings = _settings()
     server = build_mcp_server(
@@ -127,9 +127,9 @@ def call(
     """Run one operation locally (as the local operator) and print its JSON result."""
     from mimir_api.core.errors import MimirError
     from mimir_api.core.security import LOCAL_OPERATOR
+    from mimir_api.services.catalog import build_registry
     from mimir_api.services.context import ServiceContext
     from mimir_api.services.invoke import invoke
-    from mimir_api.services.registry import build_registry
 
     settings = _settings()
     op = build_registry().get(operation)
@@ -155,7 +155,7 @@ def call(
 @app.command()
 def operations() -> None:
     """List every operation: name, HTTP route and required scope."""
-    from mimir_api.services.registry import build_registry
+    from mimir_api.services.catalog import build_registry
 
     for op in build_registry():
         typer.echo(

@@ -47,7 +47,7 @@ from ontology.model import (
     effective_range,
     local_name,
 )
-from storage_plugins.errors import SchemaError
+from ontology.xsd import column_type_for_xsd
 from storage_plugins.schema import (
     KEY_TYPES,
     Column,
@@ -55,9 +55,9 @@ from storage_plugins.schema import (
     ForeignKey,
     Index,
     NameAllocator,
+    SchemaError,
     Table,
     TabularSchema,
-    column_type_for_xsd,
     join_identifiers,
     link_table,
     to_identifier,

@@ -41,7 +41,7 @@ from ontology.model import (
     namespace_of,
 )
 from ontology.rdf import to_ntriples
-from storage_plugins.schema import XSD_TYPES
+from ontology.xsd import XSD_TYPES
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _LITERAL_RANGES = {RDFS + "Literal"}

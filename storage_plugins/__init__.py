@@ -41,7 +41,6 @@ from storage_plugins.schema import (
     NameAllocator,
     Table,
     TabularSchema,
-    column_type_for_xsd,
     link_table,
     to_identifier,
 )
@@ -78,7 +77,6 @@ __all__ = [
     "TabularSchema",
     "WriteConflict",
     "WriteResult",
-    "column_type_for_xsd",
     "default_registry",
     "link_table",
     "to_identifier",

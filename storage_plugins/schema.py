@@ -2,7 +2,8 @@
 
 The ontology compiler (in `ontology/`) produces a `TabularSchema`; plugins apply it and
 store rows under it. Nothing here knows about SQL or files: a column has a *logical* type
-(one per XSD datatype family a data ontology uses) and each plugin maps it to its own world.
+(one per XSD datatype family a data ontology uses; `ontology.xsd` maps the datatypes) and each
+plugin maps it to its own world.
 
 Identifiers follow one rule everywhere (`to_identifier`): lowercase ASCII letters, digits
 and underscores, starting with a letter, at most 63 characters (PostgreSQL's limit, the
@@ -52,37 +53,6 @@ class ColumnType(StrEnum):
     JSON = "json"
 
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-
-_XSD_FAMILIES: dict[ColumnType, tuple[str, ...]] = {
-    ColumnType.STRING: (
-        "string", "normalizedString", "token", "language", "Name", "NCName", "NMTOKEN",
-        "ID", "IDREF", "ENTITY", "duration", "dayTimeDuration", "yearMonthDuration",
-        "gYear", "gYearMonth", "gMonth", "gMonthDay", "gDay", "QName", "NOTATION",
-    ),
-    ColumnType.INTEGER: (
-        "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
-        "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
-        "unsignedShort", "unsignedByte",
-    ),
-    ColumnType.DECIMAL: ("decimal",),
-    ColumnType.DOUBLE: ("double", "float"),
-    ColumnType.BOOLEAN: ("boolean",),
-    ColumnType.DATE: ("date",),
-    ColumnType.DATETIME: ("dateTime", "dateTimeStamp"),
-    ColumnType.TIME: ("time",),
-    ColumnType.ANY_URI: ("anyURI",),
-    ColumnType.BINARY: ("hexBinary", "base64Binary"),
-}
-
-XSD_TYPES: dict[str, ColumnType] = {
-    XSD + local: ctype for ctype, names in _XSD_FAMILIES.items() for local in names
-}
-XSD_TYPES[RDF + "JSON"] = ColumnType.JSON
-XSD_TYPES[RDF + "langString"] = ColumnType.STRING
-XSD_TYPES[RDF + "PlainLiteral"] = ColumnType.STRING
-
 KEY_TYPES = frozenset(
     {
         ColumnType.STRING, ColumnType.ANY_URI, ColumnType.INTEGER, ColumnType.DECIMAL,
@@ -96,27 +66,6 @@ INDEX_TYPES = KEY_TYPES | {ColumnType.DOUBLE}
 """Types allowed in secondary indexes."""
 
 STRING_TYPES = frozenset({ColumnType.STRING, ColumnType.ANY_URI})
-
-
-def column_type_for_xsd(datatype: str) -> ColumnType:
-    """Map an XSD/RDF datatype (full IRI, ``xsd:int`` or a bare local name) to a column type.
-
-    >>> column_type_for_xsd("http://www.w3.org/2001/XMLSchema#long")
-    <ColumnType.INTEGER: 'integer'>
-    >>> column_type_for_xsd("xsd:dateTimeStamp")
-    <ColumnType.DATETIME: 'dateTime'>
-    """
-    iri = datatype
-    if datatype.startswith("xsd:"):
-        iri = XSD + datatype[4:]
-    elif datatype.startswith("rdf:"):
-        iri = RDF + datatype[4:]
-    elif ":" not in datatype and "#" not in datatype:
-        iri = XSD + datatype
-    try:
-        return XSD_TYPES[iri]
-    except KeyError:
-        raise SchemaError(f"no column type for datatype {datatype!r}") from None
 
 
 # --------------------------------------------------------------------------- naming rule

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flows.settings import RuntimeSettings
 from mimir_api.core.config import Settings
-from mimir_api.services.registry import build_registry
+from mimir_api.services.catalog import build_registry
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

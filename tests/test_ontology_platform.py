@@ -10,6 +10,7 @@ in part.
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import Platform
 from tests.test_pipelines_platform import run_until_final, save, wait_for
 from tests.test_platform import mcp_http_client
+from tests.utils.runs import completed_result
 
 PROJECT = "onto-e2e"
 CUSTOMERS = [{"id": i, "name": n} for i, n in ((1, "Ada"), (2, "Bo"), (3, "Cy"))]
@@ -75,6 +77,14 @@ def extraction_runs(platform: Platform) -> list[dict[str, Any]]:
     return [r for r in found if f"project:{PROJECT}" in r["tags"]]
 
 
+def project_runs(platform: Platform, kind: str) -> list[dict[str, Any]]:
+    listed = httpx.get(
+        f"{platform.api}/projects/{PROJECT}/runs", params={"kind": kind}, headers=platform.headers()
+    )
+    assert listed.status_code == 200, listed.text
+    return list(listed.json()["items"])
+
+
 @pytest.fixture(scope="module")
 def project(platform: Platform) -> str:
     created = httpx.post(
@@ -104,7 +114,13 @@ def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) ->
     assert extraction["state_type"] == "COMPLETED"
     assert "via:pipeline:load-raw" in extraction["tags"]
 
-    # 2. the raw records were loaded into the ontology-shaped tables
+    # 2. the raw records were loaded into the ontology-shaped tables (by the load run the
+    #    accept started; followed through Mimir's own run operations)
+    [load] = project_runs(platform, "load-tables")
+    loaded = completed_result(
+        partial(httpx.get, headers=platform.headers()), platform.api, PROJECT, load["id"]
+    )
+    assert loaded["records_loaded"] == 7 and loaded["rejected"] == 0
     assert [r[0] for r in rows(platform, "order")] == ["A1", "A2", "A3", "A4"]
     assert [r[0] for r in rows(platform, "customer")] == [1, 2, 3]
 

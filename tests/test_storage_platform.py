@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
+from functools import partial
+from typing import Any
 
 import psycopg
 import pyarrow.parquet as pq
@@ -13,6 +15,7 @@ import pytest
 
 from tests.conftest import Platform
 from tests.test_pipelines_platform import run_until_final, save
+from tests.utils.runs import completed_result
 from tests.utils.servers import http, postgres_database
 
 SEED = """
@@ -101,13 +104,23 @@ def test_query_filters_orders_and_pages(platform: Platform, default_project: str
     assert missing.status_code == 404
 
 
+def exported(platform: Platform, project: str, started: dict[str, Any]) -> dict[str, Any]:
+    """An export runs as a flow: wait for it and return what it recorded."""
+    assert "flow_run_id" in started, started
+    get = partial(http.get, headers=platform.headers())
+    result = completed_result(get, platform.api, project, started["flow_run_id"])
+    assert result["path"] == started["path"]
+    return result
+
+
 def test_export_csv_and_parquet(platform: Platform, default_project: str) -> None:
     api = f"{platform.api}/projects/{default_project}"
-    csv = http.post(
+    started = http.post(
         f"{api}/tables/raw_people/export",
         json={"format": "csv", "where": [{"column": "city", "op": "like", "value": "A%"}]},
         headers=platform.headers(),
     ).json()
+    csv = exported(platform, default_project, started)
     assert (csv["path"], csv["rows"]) == ("exports/raw_people.csv", 2)
     content = http.get(
         f"{api}/files", params={"path": csv["path"]}, headers=platform.headers()
@@ -117,9 +130,15 @@ def test_export_csv_and_parquet(platform: Platform, default_project: str) -> Non
         and "Austin" in content["text"]
         and "London" not in content["text"]
     )
-    parquet = http.post(
-        f"{api}/tables/raw_people/export", json={"format": "parquet"}, headers=platform.headers()
-    ).json()
+    parquet = exported(
+        platform,
+        default_project,
+        http.post(
+            f"{api}/tables/raw_people/export",
+            json={"format": "parquet"},
+            headers=platform.headers(),
+        ).json(),
+    )
     blob = http.get(
         f"{api}/files", params={"path": parquet["path"]}, headers=platform.headers()
     ).json()

@@ -26,6 +26,7 @@ RUN uv pip install --python /opt/mimir/bin/python --constraint /opt/constraints.
         --requirements pyproject.toml
 COPY mimir_api/ mimir_api/
 COPY flows/ flows/
+COPY domain/ domain/
 COPY blocks/ blocks/
 COPY ontology/ ontology/
 COPY twin/ twin/

@@ -17,6 +17,12 @@ A plugin package exposes an entry point in the `mimir.plugins` group that resolv
     plugin = Plugin(name="example", version="1.0", actions=(shout,))
 
 Steps then use it as `action: example:shout`.
+
+This module is the whole contract a plugin author reads: `action`, `Plugin`, the
+`ActionContext` an action receives, `StrictParams` (the base of parameter models), the errors
+an action raises (`PermanentError`: do not retry; `StepFailed`: fail the step) and `Jump`
+(what control actions return). The pipeline engine imports it; it imports nothing of the
+engine.
 """
 
 from __future__ import annotations
@@ -27,9 +33,59 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 ActionKind = Literal["work", "control", "context"]
+
+
+class StrictParams(BaseModel):
+    """Base of action parameter models: a misspelt parameter is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+class StepFailed(Exception):
+    """A step failed at run time; names the step and why."""
+
+    def __init__(self, step: str, message: str):
+        super().__init__(f"step '{step}': {message}")
+        self.step = step
+        self.message = message
+
+
+class Unrecoverable(StepFailed):
+    """A failure `on_error` must not swallow."""
+
+
+class FailRequested(Unrecoverable):
+    """The pipeline's own `fail` step ended the run."""
+
+
+class PermanentError(Exception):
+    """An action failure that retrying cannot fix (bad input, refused address, HTTP 4xx)."""
+
+
+class PipelineStopped(Exception):
+    """Raised by the `stop` action to end a run successfully."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Jump:
+    """Returned by control actions to move the program counter."""
+
+    target: str
+    max_loops: int
+    output: Any = None
+
+
+# --------------------------------------------------------------------------- actions and plugins
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
-from prefect.deployments import run_deployment
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelling
 from prefect.utilities.callables import parameter_schema
 
@@ -40,6 +40,8 @@ from flows.deploy import SOURCE_ROOT
 from flows.pipeline.compiler import Plan
 from flows.pipeline.flow import ENTRYPOINT, run_pipeline
 from flows.pipeline.schema import PipelineDocument
+from flows.runs import duration, start_deployment
+from flows.runs import run_summary as flow_summary
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def upsert_deployment(plan: Plan, version: int, target: PipelineTarget) -> str:
             version=str(version),
             description=doc.description or f"Mimir {doc.type} pipeline {doc.name}",
             work_pool_name=target.work_pool,
+            concurrency_limit=doc.concurrency,
             entrypoint=ENTRYPOINT,
             path=str(SOURCE_ROOT),
             pull_steps=[
@@ -161,8 +164,6 @@ def _replace_crash_retry_automation(
 
 def delete_deployment(deployment_id: str) -> None:
     """Remove a pipeline's deployment (its scheduled runs and its automation go with it)."""
-    from prefect.exceptions import ObjectNotFound
-
     with get_client(sync_client=True) as client:
         client.delete_resource_owned_automations(f"prefect.deployment.{deployment_id}")
         try:
@@ -173,36 +174,14 @@ def delete_deployment(deployment_id: str) -> None:
 
 def start_run(deployment_id: str, parameters: dict[str, Any], tags: list[str]) -> FlowRun:
     """Create a flow run of the deployment and return at once (the worker picks it up)."""
-    flow_run: FlowRun = run_deployment(  # type: ignore[assignment]
-        name=UUID(deployment_id),
-        parameters={"parameters": parameters},
-        timeout=0,
-        as_subflow=False,
-        tags=tags,
-    )
-    return flow_run
-
-
-def _duration(start: datetime | None, end: datetime | None) -> float | None:
-    return (end - start).total_seconds() if start and end else None
+    return start_deployment(UUID(deployment_id), {"parameters": parameters}, tags)
 
 
 def run_summary(flow_run: FlowRun) -> dict[str, Any]:
-    """The fields Mimir shows for a run."""
-    state = flow_run.state
-    return {
-        "id": str(flow_run.id),
-        "name": flow_run.name,
-        "state": state.type.value if state else "UNKNOWN",
-        "state_name": state.name if state else "Unknown",
-        "message": state.message if state else None,
-        "created": flow_run.created,
-        "start_time": flow_run.start_time,
-        "end_time": flow_run.end_time,
-        "duration_s": _duration(flow_run.start_time, flow_run.end_time),
-        "parameters": (flow_run.parameters or {}).get("parameters", {}),
-        "tags": list(flow_run.tags or []),
-    }
+    """A pipeline run as Mimir shows it: `parameters` are the pipeline's run parameters."""
+    summary = flow_summary(flow_run)
+    summary["parameters"] = summary["parameters"].get("parameters", {})
+    return summary
 
 
 def list_runs(
@@ -253,7 +232,7 @@ def get_run(deployment_id: str, run_id: UUID, log_limit: int = 200) -> dict[str,
             "attempts": task.run_count,
             "start_time": task.start_time,
             "end_time": task.end_time,
-            "duration_s": _duration(task.start_time, task.end_time),
+            "duration_s": duration(task.start_time, task.end_time),
         }
         for task in sorted(tasks, key=lambda t: t.expected_start_time or t.created or datetime.min)
     ]

@@ -1,8 +1,14 @@
-"""Errors with positions: every problem in a pipeline names its path, line and column."""
+"""Errors with positions: every problem in a pipeline names its path, line and column.
+
+The errors an *action* raises (StepFailed, PermanentError …) are part of the plugin contract
+and live in `flows.actions.base`; the ones here are the engine's own.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+
+from flows.actions.base import Unrecoverable
 
 
 class Issue(BaseModel):
@@ -28,38 +34,9 @@ class PipelineInvalid(Exception):
         super().__init__(f"{len(self.issues)} problem(s) in {source}:\n{lines}")
 
 
-class StepFailed(Exception):
-    """A step failed at run time; names the step and why."""
-
-    def __init__(self, step: str, message: str):
-        super().__init__(f"step '{step}': {message}")
-        self.step = step
-        self.message = message
-
-
-class Unrecoverable(StepFailed):
-    """A failure `on_error` must not swallow."""
-
-
 class ContextOverflow(Unrecoverable):
     """The shared context outgrew `context_limit`."""
 
 
 class LoopBoundExceeded(Unrecoverable):
     """A jump was taken more often than its bound allows."""
-
-
-class FailRequested(Unrecoverable):
-    """The pipeline's own `fail` step ended the run."""
-
-
-class PermanentError(Exception):
-    """An action failure that retrying cannot fix (bad input, refused address, HTTP 4xx)."""
-
-
-class PipelineStopped(Exception):
-    """Raised by the `stop` action to end a run successfully."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason

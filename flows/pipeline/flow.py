@@ -18,13 +18,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.logging import get_run_logger
 
-from flows.actions.base import ActionContext
+from domain.raw_area import RAW_PREFIX
+from flows.actions.base import ActionContext, PermanentError, StepFailed
 from flows.actions.registry import load_registry
+from flows.ontology_flow import start_extraction
 from flows.pipeline.compiler import Plan, PlannedStep, compile_pipeline
-from flows.pipeline.errors import PermanentError, StepFailed
 from flows.pipeline.runtime import RunInfo, RunResult, execute
 from flows.settings import runtime_settings
-from flows.storage_binding import RAW_PREFIX
 
 ENTRYPOINT = "flows/pipeline/flow.py:run_pipeline"
 MAX_INLINE_LOG_LINES = 200  # a long loop logs its tail, not thousands of lines
@@ -188,8 +188,6 @@ def _start_extraction_after(result: RunResult, run: RunInfo, logger: Any) -> Non
     """
     if not (runtime_settings().api_url and run.project and run.storage_url and _wrote_raw(result)):
         return
-    from flows.ontology_flow import start_extraction
-
     try:
         started = start_extraction(run.project, run.storage_url, trigger=f"pipeline:{run.pipeline}")
     except Exception as exc:

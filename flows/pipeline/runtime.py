@@ -19,22 +19,20 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from flows.actions.base import Action, ActionContext
+from flows.actions.base import (
+    Action,
+    ActionContext,
+    Jump,
+    PipelineStopped,
+    StepFailed,
+    Unrecoverable,
+)
 from flows.pipeline.compiler import Plan, PlannedStep
 from flows.pipeline.context import ContextWindow
-from flows.pipeline.errors import LoopBoundExceeded, PipelineStopped, StepFailed, Unrecoverable
+from flows.pipeline.errors import LoopBoundExceeded
 from flows.pipeline.templates import TemplateFailed, render
 
 MAX_EXECUTED_STEPS = 100_000
-
-
-@dataclass(frozen=True)
-class Jump:
-    """Returned by control actions to move the program counter."""
-
-    target: str
-    max_loops: int
-    output: Any = None
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,14 @@ class PipelineDocument(_Strict):
         "lost). A run whose pod died before the flow started is not retried; failing steps "
         "are retried by their own `retries`, and a FAILED run is not retried.",
     )
+    concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Most runs of this pipeline (in its project) that may run at once; more "
+        "wait in Prefect's queue (AwaitingConcurrencySlot) until one ends. Unlimited when "
+        "omitted. Becomes the Prefect deployment's concurrency limit.",
+    )
     steps: list[Step] = Field(min_length=1, max_length=500, description="Steps, in order.")
 
     @field_validator("context_limit", mode="before")

@@ -30,7 +30,7 @@ from mimir_api.core.security import Scope as AuthScope
 from mimir_api.core.security import active_token_count, auth_required, authenticate
 from mimir_api.db.engine import make_engine, migrate
 from mimir_api.mcp.server import ACTOR_SCOPE_KEY, build_mcp_server, http_actor
-from mimir_api.services.registry import build_registry
+from mimir_api.services.catalog import build_registry
 
 log = logging.getLogger("mimir.api")
 

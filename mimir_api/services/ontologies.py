@@ -1,6 +1,6 @@
 """Ontology operations: create/upload, read, delete, export, versions, diffs, the compiled
 schema, R2RML and the consistency check. Edits live in `ontology_edits`, extraction and
-proposals in `ontology_proposals`, what they share in `ontology_common`.
+proposals in `ontology_proposals`, version rows, shapes and saving in `ontology_versions`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlmodel import func, select
 
+from domain.published import unpublish
 from mimir_api.core.errors import Conflict, InvalidInput, Unavailable
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Ontology, OntologyVersionRecord, Project
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.ontology_common import (
+from mimir_api.services.inputs import ProjectName, StrictInput
+from mimir_api.services.ontology_versions import (
     BASE,
     MAX_DOCUMENT_CHARS,
     MEDIA_TYPES,
@@ -28,21 +30,18 @@ from mimir_api.services.ontology_common import (
     OntologyVersionPublic,
     Origin,
     Status,
-    StrictInput,
     chosen_record,
     current_record,
     model_of,
     ontology_public,
     ontology_row,
     parse_document,
-    project_store,
     save_accepted,
     saved,
     version_public,
     version_record,
 )
-from mimir_api.services.pipelines import project_row
-from mimir_api.services.projects import ProjectName
+from mimir_api.services.project_access import project_row, project_store
 from mimir_api.services.registry import operation
 from ontology import (
     ConsistencyResult,
@@ -53,6 +52,7 @@ from ontology import (
     OntologyModel,
     SchemaMapping,
     check_consistency,
+    compile_schema,
     diff,
     to_r2rml,
     to_turtle,
@@ -208,15 +208,11 @@ class ConsistencyReport(ConsistencyResult):
 
 def _mapping_for(project: Project, model: OntologyModel) -> SchemaMapping:
     """Compile `model` with the names the project's store already uses."""
-    from ontology import compile_schema
-
-    store = project_store(project)
-    try:
-        return compile_schema(model, previous=store.schema())
-    except CompileError as exc:
-        raise InvalidInput(f"the ontology cannot be stored as tables: {exc}") from None
-    finally:
-        store.close()
+    with project_store(project) as store:
+        try:
+            return compile_schema(model, previous=store.schema())
+        except CompileError as exc:
+            raise InvalidInput(f"the ontology cannot be stored as tables: {exc}") from None
 
 
 # --------------------------------------------------------------------------- operations
@@ -322,8 +318,6 @@ def get_ontology(ctx: ServiceContext, params: OntologyRef) -> OntologyDetail:
 )
 def delete_ontology(ctx: ServiceContext, params: OntologyRef) -> OntologyDeleted:
     """Delete an ontology and its versions; its tables and their data stay in storage."""
-    from flows.ontology_storage import unpublish
-
     with ctx.session() as session:
         project = project_row(session, params.project)
         row = ontology_row(session, project, params.name)

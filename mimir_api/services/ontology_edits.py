@@ -18,7 +18,7 @@ from pydantic import Field
 from mimir_api.core.errors import Conflict
 from mimir_api.core.security import Scope
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.ontology_common import (
+from mimir_api.services.ontology_versions import (
     ONE,
     OntologyRef,
     OntologySaved,
@@ -29,7 +29,7 @@ from mimir_api.services.ontology_common import (
     save_accepted,
     saved,
 )
-from mimir_api.services.pipelines import project_row
+from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 from ontology import (
     ClassPatch,

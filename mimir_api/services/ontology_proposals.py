@@ -22,11 +22,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from mimir_api.core.errors import Conflict, InvalidInput, Unavailable
+from flows.ontology_flow import EXTRACT_FLOW_NAME, start_extraction
+from mimir_api.core.errors import Conflict, InvalidInput, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Ontology, OntologyVersionRecord, Project
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.ontology_common import (
+from mimir_api.services.ontology_versions import (
     MAX_DOCUMENT_CHARS,
     ONE,
     ConcurrentSave,
@@ -43,7 +44,7 @@ from mimir_api.services.ontology_common import (
     version_public,
     version_record,
 )
-from mimir_api.services.pipelines import project_row
+from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 from ontology import Proposal, ProposedChange, accept, diff, from_turtle, propose, to_turtle
 from ontology.errors import OntologyError
@@ -315,20 +316,16 @@ def reject_ontology_proposal(ctx: ServiceContext, params: ProposalRef) -> Ontolo
 def run_ontology_extraction(ctx: ServiceContext, params: OntologyRef) -> ExtractionStarted:
     """Start the extract-ontology flow for this ontology now (it need not exist yet: the
     first extraction creates it); returns the flow-run id at once."""
-    from flows.ontology_flow import EXTRACT_FLOW_NAME, start_extraction
-
     with ctx.session() as session:
         project = project_row(session, params.project)
         storage_url = project.storage_url
-    try:
+    with unavailable_on_failure(
+        f"Prefect could not start {EXTRACT_FLOW_NAME}/mimir (is `mimir up` running, or "
+        "were Mimir's deployments registered with `mimir deploy`?)"
+    ):
         flow_run = start_extraction(
             params.project, storage_url, params.name, trigger=f"api:{ctx.actor.name}"
         )
-    except Exception as exc:
-        raise Unavailable(
-            f"Prefect could not start {EXTRACT_FLOW_NAME}/mimir (is `mimir up` running, or "
-            f"were Mimir's deployments registered with `mimir deploy`?): {exc}"
-        ) from exc
     return ExtractionStarted(
         flow_run_id=str(flow_run.id),
         flow_run_name=flow_run.name,

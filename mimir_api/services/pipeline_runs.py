@@ -15,6 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from flows.pipeline.deployments import cancel_run, get_run, list_runs, start_run
+from flows.pipeline.runtime import InvalidParameters, resolve_parameters
+from flows.runs import project_tags
 from mimir_api.core.errors import (
     InvalidInput,
     NotFound,
@@ -25,17 +28,11 @@ from mimir_api.core.errors import (
 from mimir_api.core.security import Scope, hash_token
 from mimir_api.db.models import Pipeline, as_utc
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.pipelines import (
-    PipelineName,
-    PipelineRef,
-    _Input,
-    compile_or_raise,
-    current_yaml,
-    pipeline_row,
-    project_row,
-)
-from mimir_api.services.projects import ProjectName
+from mimir_api.services.inputs import PipelineName, ProjectName, StrictInput
+from mimir_api.services.pipelines import PipelineRef, compile_or_raise, current_yaml, pipeline_row
+from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
+from mimir_api.services.runs import RunStarted, started
 
 
 class RunStart(PipelineRef):
@@ -59,22 +56,13 @@ class RunListQuery(PipelineRef):
     )
 
 
-class WebhookTrigger(_Input):
+class WebhookTrigger(StrictInput):
     """Input of trigger_pipeline_webhook."""
 
     project: ProjectName
     name: PipelineName
     secret: str = Field(min_length=1, max_length=200, description="The pipeline's webhook secret.")
     parameters: dict[str, Any] = Field(default_factory=dict, description="Run parameters.")
-
-
-class RunStarted(BaseModel):
-    """A run that was just created; the worker starts it within seconds."""
-
-    flow_run_id: str = Field(description="Prefect flow-run id.")
-    flow_run_name: str = Field(description="Prefect's name for the run.")
-    state: str = Field(description="Initial state (SCHEDULED).")
-    deployment: str = Field(description="Prefect deployment (flow/deployment).")
 
 
 class RunSummary(BaseModel):
@@ -149,9 +137,6 @@ def _deployment_of(ctx: ServiceContext, project: str, name: str) -> tuple[Pipeli
 def _start(
     ctx: ServiceContext, project: str, name: str, parameters: dict[str, Any], via: str
 ) -> RunStarted:
-    from flows.pipeline.deployments import start_run
-    from flows.pipeline.runtime import InvalidParameters, resolve_parameters
-
     with ctx.session() as session:
         row = pipeline_row(session, project_row(session, project), name)
         plan = compile_or_raise(current_yaml(session, row), name)
@@ -163,14 +148,9 @@ def _start(
     if not deployment_id:
         raise Unavailable(f"pipeline '{name}' has no Prefect deployment; save it again")
     with unavailable_on_failure("Prefect could not start the run"):
-        flow_run = start_run(deployment_id, parameters, tags=["mimir-pipeline", f"via:{via}"])
-    state = flow_run.state
-    return RunStarted(
-        flow_run_id=str(flow_run.id),
-        flow_run_name=flow_run.name,
-        state=state.type.value if state else "SCHEDULED",
-        deployment=f"{name}/{project}",
-    )
+        tags = [*project_tags(project, "pipeline", via), "mimir-pipeline"]
+        flow_run = start_run(deployment_id, parameters, tags=tags)
+    return started(flow_run, deployment=f"{name}/{project}")
 
 
 @operation(
@@ -193,8 +173,6 @@ def run_pipeline(ctx: ServiceContext, params: RunStart) -> RunStarted:
 )
 def list_pipeline_runs(ctx: ServiceContext, params: RunListQuery) -> RunList:
     """A pipeline's runs, newest first, as Prefect records them."""
-    from flows.pipeline.deployments import list_runs
-
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
     with unavailable_on_failure("could not read runs from Prefect"):
         runs = list_runs(deployment_id, params.limit, params.include_upcoming)
@@ -215,8 +193,6 @@ def _detail(run: dict[str, Any] | None, run_id: uuid.UUID, name: str) -> dict[st
 )
 def get_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunDetail:
     """One run: state, timings, each work step's task run, and the latest logs."""
-    from flows.pipeline.deployments import get_run
-
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
     with unavailable_on_failure("could not read the run from Prefect"):
         run = get_run(deployment_id, params.run_id)
@@ -232,8 +208,6 @@ def get_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunDetail:
 )
 def cancel_pipeline_run(ctx: ServiceContext, params: RunRef) -> RunSummary:
     """Cancel a scheduled or running run (Prefect stops it on the worker)."""
-    from flows.pipeline.deployments import cancel_run
-
     _, deployment_id = _deployment_of(ctx, params.project, params.name)
     with unavailable_on_failure("could not cancel the run in Prefect"):
         run = cancel_run(deployment_id, params.run_id)

@@ -11,34 +11,26 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, select
 
-from mimir_api.core.errors import FieldError, InvalidInput, NotFound, Unavailable
+from flows.actions.registry import ActionRegistry, load_registry
+from flows.pipeline.compiler import Plan, compile_pipeline
+from flows.pipeline.deployments import PipelineTarget, delete_deployment, upsert_deployment
+from flows.pipeline.errors import PipelineInvalid
+from flows.pipeline.schema import json_schema
+from mimir_api.core.errors import FieldError, InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Pipeline, PipelineVersion, Project, as_utc, utcnow
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.projects import ProjectName
+from mimir_api.services.inputs import NoInput, PipelineName, ProjectName, StrictInput
+from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 
 MAX_YAML_BYTES = 256 * 1024
-PipelineName = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$"),
-    Field(
-        description="Pipeline name (3-63 of a-z, 0-9, '-'), as in the YAML's `name:`.",
-        examples=["fetch-orders"],
-    ),
-]
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PipelineText(_Input):
+class PipelineText(StrictInput):
     """Input of validate_pipeline."""
 
     yaml: str = Field(max_length=MAX_YAML_BYTES, description="The pipeline document (YAML).")
@@ -61,7 +53,7 @@ class ValidationReport(BaseModel):
     plan: dict[str, Any] | None = Field(description="The compiled plan (steps, how each runs).")
 
 
-class PipelineSave(_Input):
+class PipelineSave(StrictInput):
     """Input of save_pipeline."""
 
     project: ProjectName
@@ -72,7 +64,7 @@ class PipelineSave(_Input):
     )
 
 
-class PipelineRef(_Input):
+class PipelineRef(StrictInput):
     """Input of operations that address one pipeline."""
 
     project: ProjectName
@@ -85,7 +77,7 @@ class PipelineVersionRef(PipelineRef):
     version: int = Field(ge=1, description="Version number.")
 
 
-class ProjectPipelines(_Input):
+class ProjectPipelines(StrictInput):
     """Input of list_pipelines."""
 
     project: ProjectName
@@ -148,10 +140,6 @@ class PipelineDeleted(BaseModel):
     versions_removed: int = Field(description="Versions deleted with it.")
 
 
-class NoInput(_Input):
-    """No input."""
-
-
 class SchemaDocument(BaseModel):
     """The pipeline JSON Schema."""
 
@@ -168,18 +156,13 @@ class PluginList(BaseModel):
 
 
 @lru_cache(maxsize=1)
-def action_registry() -> Any:
+def action_registry() -> ActionRegistry:
     """The installed actions, discovered once per process (plugins are installed by operators)."""
-    from flows.actions.registry import load_registry
-
     return load_registry()
 
 
-def compile_or_raise(text: str, source: str) -> Any:
+def compile_or_raise(text: str, source: str) -> Plan:
     """Compile `text`, turning pipeline issues into an InvalidInput naming line and column."""
-    from flows.pipeline.compiler import compile_pipeline
-    from flows.pipeline.errors import PipelineInvalid
-
     try:
         return compile_pipeline(text, action_registry(), source=source)
     except PipelineInvalid as exc:
@@ -194,14 +177,6 @@ def compile_or_raise(text: str, source: str) -> Any:
             for issue in exc.issues
         ]
         raise InvalidInput(str(exc), errors=errors) from None
-
-
-def project_row(session: Session, name: str) -> Project:
-    """The project called `name`, or NotFound."""
-    row = session.exec(select(Project).where(Project.name == name)).first()
-    if row is None:
-        raise NotFound(f"project '{name}' does not exist", field="project")
-    return row
 
 
 def pipeline_row(session: Session, project: Project, name: str) -> Pipeline:
@@ -226,7 +201,7 @@ def current_yaml(session: Session, row: Pipeline) -> str:
     return version.yaml
 
 
-def _public(project: str, row: Pipeline, plan: Any) -> PipelinePublic:
+def _public(project: str, row: Pipeline, plan: Plan) -> PipelinePublic:
     doc = plan.document
     return PipelinePublic(
         project=project,
@@ -252,9 +227,6 @@ def _public(project: str, row: Pipeline, plan: Any) -> PipelinePublic:
 )
 def validate_pipeline(ctx: ServiceContext, params: PipelineText) -> ValidationReport:
     """Validate a pipeline document without saving it; lists every problem with line and column."""
-    from flows.pipeline.compiler import compile_pipeline
-    from flows.pipeline.errors import PipelineInvalid
-
     try:
         plan = compile_pipeline(params.yaml, action_registry(), source="pipeline")
     except PipelineInvalid as exc:
@@ -266,8 +238,6 @@ def validate_pipeline(ctx: ServiceContext, params: PipelineText) -> ValidationRe
 @operation(method="GET", path="/pipelines/schema", scope=Scope.PUBLIC, tags=("pipelines",))
 def get_pipeline_schema(ctx: ServiceContext, params: NoInput) -> SchemaDocument:
     """The JSON Schema of pipeline documents, for editors and agents."""
-    from flows.pipeline.schema import json_schema
-
     return SchemaDocument(schema=json_schema())
 
 
@@ -288,8 +258,6 @@ def list_plugins(ctx: ServiceContext, params: NoInput) -> PluginList:
 def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
     """Create or update a pipeline: validates, keeps the new YAML as a new version and
     registers (or updates) its Prefect deployment and schedule."""
-    from flows.pipeline.deployments import PipelineTarget, upsert_deployment
-
     plan = compile_or_raise(params.yaml, source=f"{params.project}/{params.name}")
     if plan.document.name != params.name:
         raise InvalidInput(
@@ -334,11 +302,9 @@ def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
         target = PipelineTarget(
             project=project.name, storage_url=project.storage_url, work_pool=ctx.settings.work_pool
         )
-        try:
+        # Prefect unreachable or refusing: the session closes uncommitted, nothing is saved
+        with unavailable_on_failure("could not register the pipeline with Prefect"):
             row.deployment_id = upsert_deployment(plan, row.current_version, target)
-        except Exception as exc:  # Prefect unreachable or refusing: save nothing
-            session.rollback()
-            raise Unavailable(f"could not register the pipeline with Prefect: {exc}") from exc
         session.add(row)
         session.commit()
         session.refresh(row)
@@ -441,18 +407,14 @@ def get_pipeline_version(ctx: ServiceContext, params: PipelineVersionRef) -> Pip
 )
 def delete_pipeline(ctx: ServiceContext, params: PipelineRef) -> PipelineDeleted:
     """Delete a pipeline, its versions and its Prefect deployment (run history stays in Prefect)."""
-    from flows.pipeline.deployments import delete_deployment
-
     with ctx.session() as session:
         row = pipeline_row(session, project_row(session, params.project), params.name)
         count = len(
             session.exec(select(PipelineVersion).where(PipelineVersion.pipeline_id == row.id)).all()
         )
         if row.deployment_id:
-            try:
+            with unavailable_on_failure("could not remove the Prefect deployment"):
                 delete_deployment(row.deployment_id)
-            except Exception as exc:
-                raise Unavailable(f"could not remove the Prefect deployment: {exc}") from exc
         session.delete(row)
         session.commit()
     return PipelineDeleted(project=params.project, name=params.name, versions_removed=count)
@@ -460,14 +422,8 @@ def delete_pipeline(ctx: ServiceContext, params: PipelineRef) -> PipelineDeleted
 
 def remove_project_deployments(session: Session, project: Project) -> None:
     """Delete the Prefect deployments of every pipeline of `project` (before it is deleted)."""
-    from flows.pipeline.deployments import delete_deployment
-
     rows = session.exec(select(Pipeline).where(Pipeline.project_id == project.id)).all()
     for row in rows:
         if row.deployment_id:
-            try:
+            with unavailable_on_failure(f"could not remove pipeline '{row.name}' from Prefect"):
                 delete_deployment(row.deployment_id)
-            except Exception as exc:
-                raise Unavailable(
-                    f"could not remove pipeline '{row.name}' from Prefect: {exc}"
-                ) from exc

@@ -14,26 +14,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from mimir_api.core.errors import Conflict, InvalidInput, NotFound, Unavailable
+from blocks.project_storage import ProjectStorage, block_name
+from mimir_api.core.errors import Conflict, InvalidInput, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Project, as_utc, utcnow
 from mimir_api.services import project_storage
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.inputs import ProjectName, StrictInput
+from mimir_api.services.pipelines import remove_project_deployments
+from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 
-ProjectName = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$"),
-    Field(
-        description="Project name: 3-63 lowercase letters, digits and '-', starting with a "
-        "letter (usable as a DNS label, a bucket prefix and a Kubernetes label).",
-        examples=["sales-analytics"],
-    ),
-]
 LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$")
 Labels = Annotated[
     dict[str, Annotated[str, StringConstraints(max_length=256)]],
@@ -50,11 +45,7 @@ def _check_label_keys(labels: dict[str, str] | None) -> dict[str, str] | None:
     return labels
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProjectCreate(_Input):
+class ProjectCreate(StrictInput):
     """Input of create_project."""
 
     name: ProjectName
@@ -70,13 +61,13 @@ class ProjectCreate(_Input):
     _labels = field_validator("labels")(_check_label_keys)
 
 
-class ProjectRef(_Input):
+class ProjectRef(StrictInput):
     """Input of operations that address one project."""
 
     name: ProjectName
 
 
-class ProjectUpdate(_Input):
+class ProjectUpdate(StrictInput):
     """Input of update_project; omitted fields stay as they are."""
 
     name: ProjectName
@@ -86,7 +77,7 @@ class ProjectUpdate(_Input):
     _labels = field_validator("labels")(_check_label_keys)
 
 
-class ProjectClone(_Input):
+class ProjectClone(StrictInput):
     """Input of clone_project."""
 
     name: ProjectName = Field(description="The project to copy.")
@@ -96,7 +87,7 @@ class ProjectClone(_Input):
     )
 
 
-class ProjectListQuery(_Input):
+class ProjectListQuery(StrictInput):
     """Input of list_projects."""
 
     limit: int = Field(default=50, ge=1, le=500, description="Page size.")
@@ -163,13 +154,6 @@ def _decode_cursor(cursor: str) -> str:
     return after
 
 
-def _get_row(session: Session, name: str) -> Project:
-    row = session.exec(select(Project).where(Project.name == name)).first()
-    if row is None:
-        raise NotFound(f"project '{name}' does not exist", field="name")
-    return row
-
-
 def _insert_with_storage(
     ctx: ServiceContext, row: Project, copy_from: str | None, name_field: str = "name"
 ) -> int:
@@ -198,16 +182,11 @@ def _insert_with_storage(
 
 def _delete_storage_block(name: str) -> None:
     """Remove the project's storage Block (it holds the backend's secrets)."""
-    from blocks.project_storage import ProjectStorage, block_name
-
-    try:
-        ProjectStorage.delete(block_name(name))
-    except ValueError:  # already gone
-        return
-    except Exception as exc:
-        raise Unavailable(
-            f"cannot remove the project's storage settings from Prefect: {exc}"
-        ) from exc
+    with unavailable_on_failure("cannot remove the project's storage settings from Prefect"):
+        try:
+            ProjectStorage.delete(block_name(name))
+        except ValueError:  # already gone
+            return
 
 
 @operation(method="POST", path="/projects", scope=Scope.WRITE, status_code=201, tags=("projects",))
@@ -253,7 +232,7 @@ def list_projects(ctx: ServiceContext, params: ProjectListQuery) -> ProjectsPage
 def get_project(ctx: ServiceContext, params: ProjectRef) -> ProjectPublic:
     """Get one project by name."""
     with ctx.session() as session:
-        return _public(_get_row(session, params.name))
+        return _public(project_row(session, params.name, field="name"))
 
 
 @operation(
@@ -262,7 +241,7 @@ def get_project(ctx: ServiceContext, params: ProjectRef) -> ProjectPublic:
 def update_project(ctx: ServiceContext, params: ProjectUpdate) -> ProjectPublic:
     """Change a project's description or labels (name and storage are fixed)."""
     with ctx.session() as session:
-        row = _get_row(session, params.name)
+        row = project_row(session, params.name, field="name")
         if params.description is not None:
             row.description = params.description
         if params.labels is not None:
@@ -287,10 +266,8 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
 
     Storage goes first: if it cannot be removed the project stays, intact and retryable.
     """
-    from mimir_api.services.pipelines import remove_project_deployments
-
     with ctx.session() as session:
-        row = _get_row(session, params.name)
+        row = project_row(session, params.name, field="name")
         remove_project_deployments(session, row)
         if row.storage_plugin:
             _delete_storage_block(row.name)
@@ -314,7 +291,7 @@ def clone_project(ctx: ServiceContext, params: ProjectClone) -> ProjectCloned:
     the default store beside its (copied) files.
     """
     with ctx.session() as session:
-        source = _get_row(session, params.name)
+        source = project_row(session, params.name, field="name")
         source_url, labels = source.storage_url, dict(source.labels)
         description = source.description if params.description is None else params.description
     row = Project(

@@ -5,6 +5,9 @@ An operation is a plain typed function `handler(ctx, params) -> result` where `p
 required scope, read-only/destructive hints); `mimir_api.api.rest` and `mimir_api.mcp.server`
 generate the REST route and the MCP tool from the same record, which is why they cannot drift.
 The operation name is the OpenAPI operationId and the MCP tool name.
+
+This module imports no service: the services import it (for `@operation`), and
+`mimir_api.services.catalog` lists the service modules and builds the registry.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def operation(
 
 @dataclass
 class OperationRegistry:
-    """A set of operations, built by `build_registry()`; tests may build their own."""
+    """A set of operations, built by `catalog.build_registry()`; tests may build their own."""
 
     _operations: dict[str, Operation] = field(default_factory=dict)
 
@@ -133,24 +136,3 @@ class OperationRegistry:
 
     def __len__(self) -> int:
         return len(self._operations)
-
-
-def build_registry() -> OperationRegistry:
-    """The registry of all of Mimir's operations."""
-    from mimir_api.services import (
-        ontologies,
-        ontology_edits,
-        ontology_proposals,
-        pipeline_runs,
-        pipelines,
-        projects,
-        storage,
-        system,
-        tokens,
-    )
-
-    registry = OperationRegistry()
-    modules = (system, projects, tokens, pipelines, pipeline_runs, storage)
-    for module in (*modules, ontologies, ontology_edits, ontology_proposals):
-        registry.add_module(module)
-    return registry

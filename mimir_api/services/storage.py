@@ -9,41 +9,33 @@ only which secret settings are set. Without a Block a project keeps its tables b
 from __future__ import annotations
 
 import base64
-import io
 import posixpath
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from sqlmodel import Session
+import fsspec
+from prefect.types import SecretDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
-from mimir_api.core.errors import FieldError, InvalidInput, NotFound, Unavailable
+from blocks.project_storage import ProjectStorage, block_name
+from domain.exports import export_path
+from domain.storage_object import PathOutsideStorage, inside_path
+from domain.stores import default_store_config
+from flows.table_flows import EXPORT_FLOW_NAME, start_export
+from mimir_api.core.errors import FieldError, InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
-from mimir_api.db.models import Project
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.pipelines import project_row
-from mimir_api.services.projects import ProjectName
+from mimir_api.services.inputs import NoInput, ProjectName, ProjectOnly, StrictInput
+from mimir_api.services.project_access import detached_project, project_row, project_store
 from mimir_api.services.registry import operation
+from mimir_api.services.runs import RunStarted, started
+from storage_plugins.base import StoragePlugin
+from storage_plugins.errors import InvalidCursor, InvalidQuery, PluginLoadError, PluginNotFound
+from storage_plugins.registry import default_registry
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NoInput(_Input):
-    """No input."""
-
-
-class ProjectOnly(_Input):
-    """Input of operations on a project's storage."""
-
-    project: ProjectName
-
-
-class StorageConfigure(_Input):
+class StorageConfigure(StrictInput):
     """Input of configure_project_storage."""
 
     project: ProjectName
@@ -54,14 +46,14 @@ class StorageConfigure(_Input):
     )
 
 
-class TableRef(_Input):
+class TableRef(StrictInput):
     """Input addressing one table."""
 
     project: ProjectName
     table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Table name.")
 
 
-class FilterSpec(_Input):
+class FilterSpec(StrictInput):
     """One filter: `column op value`."""
 
     column: str = Field(description="Column name.")
@@ -88,7 +80,7 @@ class TableExport(TableRef):
     where: list[FilterSpec] = Field(default_factory=list, description="Filters (all must hold).")
 
 
-class FileRef(_Input):
+class FileRef(StrictInput):
     """Input of read_project_file."""
 
     project: ProjectName
@@ -148,15 +140,13 @@ class RowPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
-class ExportedFile(BaseModel):
-    """A table export written into the project's storage object."""
+class ExportStarted(RunStarted):
+    """An export run that was just started; the file appears when it completes."""
 
     path: str = Field(
-        description="Path inside the storage object (read it with read_project_file)."
+        description="Where the file will be, inside the storage object (read_project_file)."
     )
     format: str = Field(description="csv or parquet.")
-    rows: int = Field(description="Rows exported.")
-    bytes: int = Field(description="File size.")
 
 
 class FileContent(BaseModel):
@@ -172,9 +162,6 @@ def _split_config(
     plugin: str, settings: dict[str, Any], secrets: dict[str, SecretStr]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate against the plugin's Config; return (plain settings, secret settings)."""
-    from storage_plugins.errors import PluginLoadError, PluginNotFound
-    from storage_plugins.registry import default_registry
-
     try:
         plugin_class = default_registry().get(plugin)
     except (PluginNotFound, PluginLoadError) as exc:
@@ -206,7 +193,7 @@ def _split_config(
     return plain, hidden
 
 
-def _health(store: Any) -> StorageHealth:
+def _health(store: StoragePlugin) -> StorageHealth:
     health = store.health()
     return StorageHealth(
         ok=health.ok,
@@ -217,59 +204,27 @@ def _health(store: Any) -> StorageHealth:
     )
 
 
-@contextmanager
-def _store(project: Project) -> Iterator[Any]:
-    from flows.storage_binding import open_project_store, open_store
-
-    try:
-        store = (
-            open_project_store(project.name, project.storage_url)
-            if project.storage_plugin
-            else open_store(project.storage_url)
-        )
-    except Exception as exc:
-        raise Unavailable(f"cannot open the storage of project '{project.name}': {exc}") from exc
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _project(ctx: ServiceContext, name: str) -> Project:
-    with ctx.session() as session:
-        row = project_row(session, name)
-        Session.expunge(session, row)
-        return row
-
-
 @operation(method="GET", path="/storage/plugins", scope=Scope.READ, tags=("storage",))
 def list_storage_plugins(ctx: ServiceContext, params: NoInput) -> StoragePluginList:
     """Installed storage plugins with their capabilities and settings schemas."""
-    from storage_plugins.registry import default_registry
-
     return StoragePluginList(plugins=[p.model_dump() for p in default_registry().plugins()])
 
 
 @operation(method="GET", path="/projects/{project}/storage", scope=Scope.READ, tags=("storage",))
 def get_project_storage(ctx: ServiceContext, params: ProjectOnly) -> ProjectStorageInfo:
     """The project's storage backend (secrets masked) with a live health check."""
-    from blocks.project_storage import ProjectStorage
-    from flows.storage_binding import default_store_config
-
-    project = _project(ctx, params.project)
+    project = detached_project(ctx, params.project)
     block = None
     if project.storage_plugin:
-        try:
+        with unavailable_on_failure("cannot read the storage settings from Prefect"):
             block = ProjectStorage.load_for(project.name)
-        except Exception as exc:
-            raise Unavailable(f"cannot read the storage settings from Prefect: {exc}") from exc
     if block is None:
         plugin, settings = default_store_config(project.storage_url)
         secrets_set: list[str] = []
     else:
         plugin, settings = block.plugin, dict(block.settings)
         secrets_set = sorted(block.secrets.get_secret_value())
-    with _store(project) as store:
+    with project_store(project) as store:
         health = _health(store)
     return ProjectStorageInfo(
         project=project.name,
@@ -293,12 +248,7 @@ def configure_project_storage(ctx: ServiceContext, params: StorageConfigure) -> 
 
     Needs the admin scope: a backend URL reaches servers on the operator's network.
     """
-    from prefect.types import SecretDict
-
-    from blocks.project_storage import ProjectStorage, block_name
-    from storage_plugins.registry import default_registry
-
-    project = _project(ctx, params.project)
+    project = detached_project(ctx, params.project)
     settings, secrets = _split_config(params.plugin, params.settings, params.secrets)
     store = default_registry().create(params.plugin, {**settings, **secrets})
     try:
@@ -312,10 +262,8 @@ def configure_project_storage(ctx: ServiceContext, params: StorageConfigure) -> 
     block = ProjectStorage(
         project=project.name, plugin=params.plugin, settings=settings, secrets=SecretDict(secrets)
     )
-    try:
+    with unavailable_on_failure("cannot save the storage settings in Prefect"):
         block.save(block_name(project.name), overwrite=True)
-    except Exception as exc:
-        raise Unavailable(f"cannot save the storage settings in Prefect: {exc}") from exc
     with ctx.session() as session:
         row = project_row(session, project.name)
         row.storage_plugin = params.plugin
@@ -334,8 +282,8 @@ def configure_project_storage(ctx: ServiceContext, params: StorageConfigure) -> 
 @operation(method="GET", path="/projects/{project}/tables", scope=Scope.READ, tags=("storage",))
 def list_project_tables(ctx: ServiceContext, params: ProjectOnly) -> TableList:
     """The project's tables with columns, keys and row counts."""
-    project = _project(ctx, params.project)
-    with _store(project) as store:
+    project = detached_project(ctx, params.project)
+    with project_store(project) as store:
         items = []
         for table in store.schema().tables:
             items.append(
@@ -354,7 +302,7 @@ def list_project_tables(ctx: ServiceContext, params: ProjectOnly) -> TableList:
     return TableList(items=sorted(items, key=lambda t: t.name))
 
 
-def _check_table(store: Any, table: str) -> None:
+def _check_table(store: StoragePlugin, table: str) -> None:
     if table not in store.tables():
         raise NotFound(f"table '{table}' does not exist", field="table")
 
@@ -369,10 +317,8 @@ def _check_table(store: Any, table: str) -> None:
 )
 def query_project_table(ctx: ServiceContext, params: TableQuery) -> RowPage:
     """Read rows with filters, column choice, ordering and cursor pagination."""
-    from storage_plugins.errors import InvalidCursor, InvalidQuery
-
-    project = _project(ctx, params.project)
-    with _store(project) as store:
+    project = detached_project(ctx, params.project)
+    with project_store(project) as store:
         _check_table(store, params.table)
         try:
             page = store.read(
@@ -394,55 +340,47 @@ def query_project_table(ctx: ServiceContext, params: TableQuery) -> RowPage:
     method="POST",
     path="/projects/{project}/tables/{table}/export",
     scope=Scope.WRITE,
+    status_code=201,
     tags=("storage",),
 )
-def export_project_table(ctx: ServiceContext, params: TableExport) -> ExportedFile:
-    """Export a table (optionally filtered) as CSV or Parquet into the project's storage object."""
-    import fsspec
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
+def export_project_table(ctx: ServiceContext, params: TableExport) -> ExportStarted:
+    """Export a table (optionally filtered) as CSV or Parquet into the project's storage object.
 
-    from storage_plugins.errors import InvalidQuery
-
-    project = _project(ctx, params.project)
-    relative = f"exports/{params.table}.{params.format}"
-    fs, root = fsspec.core.url_to_fs(project.storage_url)
-    target = posixpath.join(root, relative)
-    rows = 0
-    buffer = io.BytesIO()
-    with _store(project) as store:
+    Runs as the `export-table` flow on a worker (any table size, never in the API's memory):
+    the answer names the run and the file; follow the run with get_project_run (its result
+    has path, format, rows and bytes), then read the file with read_project_file.
+    """
+    project = detached_project(ctx, params.project)
+    where = [f.model_dump() for f in params.where]
+    with project_store(project) as store:
         _check_table(store, params.table)
-        try:
-            batches = list(
-                store.iter_batches(
-                    params.table, where=[f.model_dump() for f in params.where], format="arrow"
-                )
-            )
+        try:  # refuse bad filters now, not in the run
+            store.read(params.table, where=where, limit=1)
         except InvalidQuery as exc:
             raise InvalidInput(str(exc), field="where") from None
-    table = pa.Table.from_batches(batches) if batches else None
-    if table is not None:
-        rows = table.num_rows
-        if params.format == "csv":
-            pa_csv.write_csv(table, buffer)
-        else:
-            pq.write_table(table, buffer)
-    data = buffer.getvalue()
-    fs.makedirs(posixpath.dirname(target), exist_ok=True)
-    fs.pipe_file(target, data)
-    return ExportedFile(path=relative, format=params.format, rows=rows, bytes=len(data))
+    with unavailable_on_failure(f"Prefect could not start {EXPORT_FLOW_NAME}/mimir"):
+        flow_run = start_export(
+            project.name,
+            project.storage_url,
+            params.table,
+            params.format,
+            where,
+            via=f"api:{ctx.actor.name}",
+        )
+    run = started(flow_run, deployment=f"{EXPORT_FLOW_NAME}/mimir")
+    return ExportStarted(
+        **run.model_dump(), path=export_path(params.table, params.format), format=params.format
+    )
 
 
 @operation(method="GET", path="/projects/{project}/files", scope=Scope.READ, tags=("storage",))
 def read_project_file(ctx: ServiceContext, params: FileRef) -> FileContent:
     """Read a file (up to 10 MiB) from the project's storage object, e.g. an export or report."""
-    import fsspec
-
-    normal = posixpath.normpath(params.path)
-    if params.path.startswith("/") or normal.startswith("..") or normal in (".", ""):
-        raise InvalidInput("the path must stay inside the project's storage object", field="path")
-    project = _project(ctx, params.project)
+    try:
+        normal = inside_path(params.path)
+    except PathOutsideStorage as exc:
+        raise InvalidInput(str(exc), field="path") from None
+    project = detached_project(ctx, params.project)
     fs, root = fsspec.core.url_to_fs(project.storage_url)
     target = posixpath.join(root, normal)
     if not fs.isfile(target):

@@ -6,20 +6,16 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from flows.deploy import run_selfcheck as trigger_selfcheck
 from mimir_api import __version__
-from mimir_api.core.errors import Unavailable
+from mimir_api.core.errors import Unavailable, unavailable_on_failure
 from mimir_api.core.security import Scope, auth_required
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.inputs import NoInput, StrictInput
 from mimir_api.services.registry import operation
-
-
-class NoInput(BaseModel):
-    """Operations that take no input accept only an empty object."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Health(BaseModel):
@@ -55,10 +51,8 @@ class SystemInfo(BaseModel):
     storage_url: str = Field(description="Base URL of project storage objects.")
 
 
-class SelfcheckInput(BaseModel):
+class SelfcheckInput(StrictInput):
     """Input of run_selfcheck."""
-
-    model_config = ConfigDict(extra="forbid")
 
     echo: str = Field(default="ok", max_length=200, description="Text the flow run echoes back.")
     timeout_s: float = Field(
@@ -133,10 +127,6 @@ def run_selfcheck(ctx: ServiceContext, params: SelfcheckInput) -> SelfcheckResul
 
     Proves the whole execution path: API → Prefect → worker (process or pod) → back.
     """
-    from flows.deploy import run_selfcheck as trigger  # Prefect loads only when needed
-
-    try:
-        outcome = trigger(params.echo, params.timeout_s)
-    except Exception as exc:  # Prefect raises many kinds; all mean the engine is unreachable
-        raise Unavailable(f"could not run the selfcheck flow: {exc}") from exc
+    with unavailable_on_failure("could not run the selfcheck flow"):
+        outcome = trigger_selfcheck(params.echo, params.timeout_s)
     return SelfcheckResult(**outcome)

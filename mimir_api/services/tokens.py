@@ -5,28 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import select
 
 from mimir_api.core.errors import NotFound
 from mimir_api.core.security import Scope
 from mimir_api.db.models import ApiToken, as_utc, utcnow
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.inputs import StrictInput
 from mimir_api.services.registry import operation
 
 
-class TokenListQuery(BaseModel):
+class TokenListQuery(StrictInput):
     """Input of list_tokens."""
-
-    model_config = ConfigDict(extra="forbid")
 
     include_revoked: bool = Field(default=False, description="Also list revoked tokens.")
 
 
-class TokenRef(BaseModel):
+class TokenRef(StrictInput):
     """Input of revoke_token."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=63, description="The token's name.")
 

@@ -2,25 +2,32 @@
 export round-trips, the compiled schema, R2RML, proposals, and what accepting does to storage.
 
 The extraction *flow* runs on the real platform in tests/test_ontology_platform.py; here the
-proposal it would post is built with the same `extract` call, so the API side is tested
-without Prefect.
+proposal it would post is built with the same `extract` call. Accepting a version whose new
+tables get raw records starts the `load-ontology-tables` flow: the tests with raw data use
+`flow_client`, an in-process app wired to the session's Prefect and `mimir up`'s worker.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from flows.ontology_storage import published
-from flows.storage_binding import open_store, write_raw
+from domain.published import published
+from domain.raw_area import write_raw
+from domain.stores import open_store
 from ontology import extract, load_ontology, to_turtle
+from tests.conftest import Platform
+from tests.utils.runs import completed_result
+from tests.utils.servers import PrefectServer
 
 API = "/api/v1"
 SHOP = """@prefix : <http://example.org/shop#> .
@@ -75,7 +82,21 @@ def tables_of(project: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def shop(client: TestClient) -> dict[str, Any]:
+def flow_client(
+    make_client: Any, session_prefect: PrefectServer, platform: Platform
+) -> Iterator[TestClient]:
+    """An app whose flow runs (loading tables after an accept) run on `mimir up`'s worker."""
+    with temporary_settings({PREFECT_API_URL: session_prefect.api_url}):
+        yield make_client(prefect_api_url=session_prefect.api_url)
+
+
+def loaded(client: TestClient, project: str, storage: dict[str, Any]) -> dict[str, Any]:
+    """What the load run an accept started recorded (rows_loaded, records_loaded, rejected)."""
+    assert storage["load_run_id"], storage
+    return completed_result(client.get, API, project, storage["load_run_id"])
+
+
+def make_shop(client: TestClient) -> dict[str, Any]:
     project = ok(client.post(f"{API}/projects", json={"name": "shop"}), 201)
     saved = ok(
         client.post(onto("shop"), json={"name": "sales", "content": SHOP, "message": "import"}),
@@ -83,6 +104,16 @@ def shop(client: TestClient) -> dict[str, Any]:
     )
     assert saved["version"]["version"] == 1 and saved["version"]["origin"] == "upload"
     return project
+
+
+@pytest.fixture
+def shop(client: TestClient) -> dict[str, Any]:
+    return make_shop(client)
+
+
+@pytest.fixture
+def flow_shop(flow_client: TestClient) -> dict[str, Any]:
+    return make_shop(flow_client)
 
 
 def test_broken_documents_are_refused_with_lines_and_nothing_is_saved(client: TestClient) -> None:
@@ -242,14 +273,15 @@ ORDERS = [{"no": f"A{i}", "total": 10.5 * i, "placed": f"2024-05-0{i}"} for i in
 
 
 def test_first_extraction_is_accepted_and_loads_the_raw_area(
-    client: TestClient, shop: dict[str, Any]
+    flow_client: TestClient, flow_shop: dict[str, Any]
 ) -> None:
+    client, shop = flow_client, flow_shop
     _raw_orders(shop, ORDERS, "run-1")
     submitted = ok(
         client.post(onto("shop", "/main/proposals"), json={"extracted": _extracted(ORDERS)}), 201
     )
     assert submitted["status"] == "accepted" and submitted["version"] == 1
-    storage = submitted["result"]["storage"]
+    storage = loaded(client, "shop", submitted["result"]["storage"])
     assert storage["records_loaded"] == 4 and storage["rejected"] == 0
     version = ok(client.get(onto("shop", "/main/versions/1")))
     assert (version["author"], version["origin"]) == ("extraction", "extraction")
@@ -264,8 +296,9 @@ def test_first_extraction_is_accepted_and_loads_the_raw_area(
 
 
 def test_reextraction_proposes_without_overwriting_edits_and_accepts_in_part(
-    client: TestClient, shop: dict[str, Any]
+    flow_client: TestClient, flow_shop: dict[str, Any]
 ) -> None:
+    client, shop = flow_client, flow_shop
     _raw_orders(shop, ORDERS, "run-1")
     ok(client.post(onto("shop", "/main/proposals"), json={"extracted": _extracted(ORDERS)}), 201)
     base = onto("shop", "/main")
@@ -294,7 +327,10 @@ def test_reextraction_proposes_without_overwriting_edits_and_accepts_in_part(
     assert twice.status_code == 409
 
 
-def test_stale_and_rejected_proposals(client: TestClient, shop: dict[str, Any]) -> None:
+def test_stale_and_rejected_proposals(
+    flow_client: TestClient, flow_shop: dict[str, Any]
+) -> None:
+    client, shop = flow_client, flow_shop
     _raw_orders(shop, ORDERS, "run-1")
     base = onto("shop", "/main")
     ok(client.post(f"{base}/proposals", json={"extracted": _extracted(ORDERS)}), 201)

@@ -12,7 +12,7 @@ from mimir_api.core.config import Settings
 from mimir_api.core.security import LOCAL_OPERATOR
 from mimir_api.db.engine import make_engine, migrate
 from mimir_api.mcp.server import build_mcp_server
-from mimir_api.services.registry import build_registry
+from mimir_api.services.catalog import build_registry
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 

@@ -13,13 +13,11 @@ from storage_plugins.migrate import diff_schemas
 from storage_plugins.schema import (
     MAX_IDENTIFIER_LENGTH,
     Column,
-    ColumnType,
     ForeignKey,
     Index,
     NameAllocator,
     Table,
     TabularSchema,
-    column_type_for_xsd,
     is_identifier,
     link_table,
     to_identifier,
@@ -89,29 +87,6 @@ def test_allocators_from_schema() -> None:
     assert NameAllocator.for_tables(schema).assign("http://x/OrderLine") == "order_line"
     assert NameAllocator.for_tables(schema).assign("http://y/OrderLine") != "order_line"
     assert NameAllocator.for_columns(table).assign("http://x/id") == "id"
-
-
-@pytest.mark.parametrize(
-    ("datatype", "expected"),
-    [
-        ("http://www.w3.org/2001/XMLSchema#int", ColumnType.INTEGER),
-        ("xsd:nonNegativeInteger", ColumnType.INTEGER),
-        ("xsd:float", ColumnType.DOUBLE),
-        ("decimal", ColumnType.DECIMAL),
-        ("xsd:dateTimeStamp", ColumnType.DATETIME),
-        ("xsd:hexBinary", ColumnType.BINARY),
-        ("xsd:anyURI", ColumnType.ANY_URI),
-        ("rdf:JSON", ColumnType.JSON),
-        ("http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", ColumnType.STRING),
-    ],
-)
-def test_xsd_mapping(datatype: str, expected: ColumnType) -> None:
-    assert column_type_for_xsd(datatype) is expected
-
-
-def test_unknown_xsd_type() -> None:
-    with pytest.raises(SchemaError, match="no column type"):
-        column_type_for_xsd("xsd:nonsense")
 
 
 def test_column_defaults_and_options() -> None:

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.actions.base import ActionContext, Plugin, action
-from flows.pipeline.errors import PermanentError
+from flows.actions.base import ActionContext, PermanentError, Plugin, action
 
 
 class ShoutParams(BaseModel):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from flows.actions.base import Plugin
-from flows.actions.builtin import context_actions, control, data, files, http_request, output
+from flows.actions.builtin import (
+    context_actions,
+    control,
+    data,
+    files,
+    http_request,
+    output,
+    storage,
+)
 
 
 def _version() -> str:
@@ -17,8 +25,6 @@ def _version() -> str:
 
 def plugin() -> Plugin:
     """All built-in actions."""
-    from flows.actions.builtin import storage
-
     return Plugin(
         name="builtin",
         version=_version(),

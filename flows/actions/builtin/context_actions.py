@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.actions.base import ActionContext, action
-from flows.pipeline.errors import StepFailed
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from flows.actions.base import ActionContext, StepFailed, StrictParams, action
 
 
-class SetParams(_Params):
+class SetParams(StrictParams):
     """Inputs of context.set."""
 
     key: str = Field(
@@ -29,7 +24,7 @@ def context_set(params: SetParams, ctx: ActionContext) -> None:
     ctx.window.set(params.key, params.value, step=ctx.step)
 
 
-class KeyParams(_Params):
+class KeyParams(StrictParams):
     """Inputs of context.get / context.delete."""
 
     key: str = Field(description="Context key.")
@@ -43,7 +38,7 @@ def context_get(params: KeyParams, ctx: ActionContext) -> Any:
     return ctx.window.get(params.key)
 
 
-class UpdateParams(_Params):
+class UpdateParams(StrictParams):
     """Inputs of context.update."""
 
     key: str = Field(description="Context key holding an object.")
@@ -67,7 +62,7 @@ def context_delete(params: KeyParams, ctx: ActionContext) -> dict[str, Any]:
     return {"deleted": ctx.window.delete(params.key)}
 
 
-class ClearParams(_Params):
+class ClearParams(StrictParams):
     """Inputs of context.clear."""
 
     keep: list[str] = Field(default_factory=list, description="Keys to keep.")

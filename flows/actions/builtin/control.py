@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.actions.base import ActionContext, action
-from flows.pipeline.errors import FailRequested, PipelineStopped, StepFailed
-from flows.pipeline.runtime import Jump
+from flows.actions.base import (
+    ActionContext,
+    FailRequested,
+    Jump,
+    PipelineStopped,
+    StepFailed,
+    StrictParams,
+    action,
+)
+from flows.actions.registry import load_registry
 from flows.settings import runtime_settings
 
 DEFAULT_MAX_LOOPS = 1000
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class IfParams(_Params):
+class IfParams(StrictParams):
     """Inputs of if."""
 
     condition: Any = Field(description="A template; truthy takes `then`, falsy takes `else`.")
@@ -42,7 +45,7 @@ def if_(params: IfParams, ctx: ActionContext) -> Any:
     return Jump(target, params.max_loops, output) if target else output
 
 
-class GotoParams(_Params):
+class GotoParams(StrictParams):
     """Inputs of goto."""
 
     target: str = Field(description="Step to jump to.")
@@ -57,7 +60,7 @@ def goto(params: GotoParams, ctx: ActionContext) -> Jump:
     return Jump(params.target, params.max_loops, {"target": params.target})
 
 
-class FailParams(_Params):
+class FailParams(StrictParams):
     """Inputs of fail."""
 
     message: str = Field(description="Why the run fails.")
@@ -69,7 +72,7 @@ def fail(params: FailParams, ctx: ActionContext) -> None:
     raise FailRequested(ctx.step, params.message)
 
 
-class StopParams(_Params):
+class StopParams(StrictParams):
     """Inputs of stop."""
 
     reason: str = Field(default="stopped by the pipeline", description="Why the run ends here.")
@@ -81,7 +84,7 @@ def stop(params: StopParams, ctx: ActionContext) -> None:
     raise PipelineStopped(params.reason)
 
 
-class ForEachParams(_Params):
+class ForEachParams(StrictParams):
     """Inputs of for_each."""
 
     items: list[Any] = Field(description="The list to iterate (usually a template).")
@@ -102,8 +105,6 @@ def for_each(params: ForEachParams, ctx: ActionContext) -> list[Any]:
         raise StepFailed(
             ctx.step, f"for_each got {len(params.items)} items, over max_items={bound}"
         )
-    from flows.actions.registry import load_registry
-
     inner = load_registry().get(params.action)
     if inner is None or inner.kind != "work":
         raise StepFailed(

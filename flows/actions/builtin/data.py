@@ -9,17 +9,12 @@ from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.actions.base import ActionContext, action
-from flows.pipeline.errors import PermanentError
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 
 
-class JsonParseParams(_Params):
+class JsonParseParams(StrictParams):
     """Inputs of json.parse."""
 
     text: str = Field(description="JSON text.")
@@ -34,7 +29,7 @@ def json_parse(params: JsonParseParams, ctx: ActionContext) -> dict[str, Any]:
         raise PermanentError(f"not valid JSON: {exc}") from None
 
 
-class JsonQueryParams(_Params):
+class JsonQueryParams(StrictParams):
     """Inputs of json.query."""
 
     data: Any = Field(description="The value to query (usually a template).")
@@ -50,7 +45,7 @@ def json_query(params: JsonQueryParams, ctx: ActionContext) -> dict[str, Any]:
         raise PermanentError(f"JMESPath {params.path!r}: {exc}") from None
 
 
-class CsvParseParams(_Params):
+class CsvParseParams(StrictParams):
     """Inputs of csv.parse."""
 
     text: str = Field(description="CSV text with a header row.")
@@ -70,7 +65,7 @@ def csv_parse(params: CsvParseParams, ctx: ActionContext) -> dict[str, Any]:
     return {"rows": rows, "columns": reader.fieldnames or []}
 
 
-class MapParams(_Params):
+class MapParams(StrictParams):
     """Inputs of transform.map."""
 
     items: list[Any] = Field(description="The list to transform.")
@@ -88,7 +83,7 @@ def transform_map(params: MapParams, ctx: ActionContext) -> dict[str, Any]:
     }
 
 
-class FilterParams(_Params):
+class FilterParams(StrictParams):
     """Inputs of transform.filter."""
 
     items: list[Any] = Field(description="The list to filter.")
@@ -102,7 +97,7 @@ def transform_filter(params: FilterParams, ctx: ActionContext) -> dict[str, Any]
     return {"result": kept}
 
 
-class SelectParams(_Params):
+class SelectParams(StrictParams):
     """Inputs of transform.select."""
 
     items: list[dict[str, Any]] = Field(description="Objects to project.")
@@ -119,7 +114,7 @@ def transform_select(params: SelectParams, ctx: ActionContext) -> dict[str, Any]
     }
 
 
-class RenameParams(_Params):
+class RenameParams(StrictParams):
     """Inputs of transform.rename."""
 
     items: list[dict[str, Any]] = Field(description="Objects whose fields to rename.")

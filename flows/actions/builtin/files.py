@@ -12,30 +12,25 @@ import json
 import posixpath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.actions.base import ActionContext, action
-from flows.pipeline.errors import PermanentError
+from domain.storage_object import PathOutsideStorage, inside_path
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 
 MAX_READ_BYTES = 64 * 1024 * 1024
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 def safe_path(ctx: ActionContext, relative: str) -> tuple[Any, str]:
     """Resolve `relative` inside the project's storage object, refusing escapes."""
-    if not relative or relative.startswith(("/", "\\")) or "\\" in relative:
-        raise PermanentError(f"path {relative!r} must be relative to the project storage")
-    normal = posixpath.normpath(relative)
-    if normal == ".." or normal.startswith("../") or normal == ".":
-        raise PermanentError(f"path {relative!r} escapes the project storage")
+    try:
+        normal = inside_path(relative)
+    except PathOutsideStorage as exc:
+        raise PermanentError(str(exc)) from None
     fs, root = ctx.filesystem()
     return fs, f"{root}/{normal}"
 
 
-class FileReadParams(_Params):
+class FileReadParams(StrictParams):
     """Inputs of file.read."""
 
     path: str = Field(description="Path inside the project storage.")
@@ -57,7 +52,7 @@ def file_read(params: FileReadParams, ctx: ActionContext) -> dict[str, Any]:
     return {"content": json.loads(text) if params.format == "json" else text, "size": len(data)}
 
 
-class FileWriteParams(_Params):
+class FileWriteParams(StrictParams):
     """Inputs of file.write."""
 
     path: str = Field(description="Path inside the project storage.")
@@ -82,7 +77,7 @@ def _checkpoint_file(ctx: ActionContext) -> str:
     return f"_mimir/checkpoints/{ctx.pipeline}.json"
 
 
-class CheckpointGetParams(_Params):
+class CheckpointGetParams(StrictParams):
     """Inputs of checkpoint.get."""
 
     default: Any = Field(default=None, description="Value when no checkpoint was saved yet.")
@@ -97,7 +92,7 @@ def checkpoint_get(params: CheckpointGetParams, ctx: ActionContext) -> dict[str,
     return {"value": json.loads(fs.cat_file(path))["value"], "saved": True}
 
 
-class CheckpointSetParams(_Params):
+class CheckpointSetParams(StrictParams):
     """Inputs of checkpoint.set."""
 
     value: Any = Field(description="What to remember for the next run (JSON).")

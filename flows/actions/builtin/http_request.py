@@ -10,11 +10,10 @@ import json
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.actions.base import ActionContext, action
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 from flows.actions.builtin.net_guard import check_url
-from flows.pipeline.errors import PermanentError
 from flows.settings import runtime_settings
 
 
@@ -22,10 +21,8 @@ class RetryableHTTPError(Exception):
     """429 or 5xx: worth another try."""
 
 
-class HttpAuth(BaseModel):
+class HttpAuth(StrictParams):
     """Credentials taken from a Prefect Secret block, never written in the YAML."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["bearer", "basic", "header"] = Field(description="How to send the secret.")
     secret: str = Field(description="Name of the Prefect Secret block holding it.")
@@ -33,10 +30,8 @@ class HttpAuth(BaseModel):
     header: str = Field(default="Authorization", description="Header name for type 'header'.")
 
 
-class HttpRequestParams(BaseModel):
+class HttpRequestParams(StrictParams):
     """Inputs of http.request."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: str = Field(description="Absolute http(s) URL.")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(

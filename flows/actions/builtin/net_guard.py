@@ -7,7 +7,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from flows.pipeline.errors import PermanentError
+from flows.actions.base import PermanentError
 
 
 class AddressRefused(PermanentError):

@@ -12,21 +12,16 @@ from typing import Any, Literal
 import httpx
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from flows.actions.base import ActionContext, action
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 from flows.actions.builtin.files import safe_path
 from flows.actions.builtin.http_request import RetryableHTTPError
 from flows.actions.builtin.net_guard import check_url
-from flows.pipeline.errors import PermanentError
 from flows.settings import runtime_settings
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReportParams(_Params):
+class ReportParams(StrictParams):
     """Inputs of report.render."""
 
     path: str = Field(description="Where to write the report in the project storage.")
@@ -78,7 +73,7 @@ def report_render(params: ReportParams, ctx: ActionContext) -> dict[str, Any]:
     return {"path": params.path, "format": params.format, "size": len(data)}
 
 
-class NotifyParams(_Params):
+class NotifyParams(StrictParams):
     """Inputs of notify."""
 
     message: str = Field(description="The notification text.")

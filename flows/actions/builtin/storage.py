@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from flows.actions.base import ActionContext, action
-from flows.ontology_storage import ClassRowsRejected, find_class, published, write_class
-from flows.pipeline.errors import PermanentError
-from flows.storage_binding import RawRowsRejected, open_project_store, raw_table_name, write_raw
+from domain.ontology_storage import ClassRowsRejected, write_class
+from domain.published import find_class, published
+from domain.raw_area import RawRowsRejected, raw_table_name, write_raw
+from domain.stores import open_project_store
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 
 
-class StorageWriteParams(BaseModel):
+class StorageWriteParams(StrictParams):
     """Inputs of storage.write."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     rows: list[dict[str, Any]] = Field(description="Records to store.")
     source: str | None = Field(
@@ -103,10 +104,8 @@ def _write_class(store: Any, params: StorageWriteParams, ctx: ActionContext) -> 
     return result | {"ontology": entry.name, "ontology_version": entry.version}
 
 
-class StorageReadParams(BaseModel):
+class StorageReadParams(StrictParams):
     """Inputs of storage.read."""
-
-    model_config = ConfigDict(extra="forbid")
 
     table: str | None = Field(default=None, description="Table to read.")
     source: str | None = Field(default=None, description="Raw-area source to read.")

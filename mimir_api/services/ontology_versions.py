@@ -1,5 +1,5 @@
-"""What the ontology operations share: the version rows, the public shapes, and
-`save_accepted`, which saves a version and makes it drive the project's storage.
+"""Ontology versions in the metadata DB: the rows, their public shapes, and
+`save_accepted`, which saves an accepted version and makes it drive the project's storage.
 
 A project holds any number of named ontologies. Every save is an immutable version row
 (complete Turtle, author, message, origin); the *current* version is the newest accepted
@@ -17,17 +17,27 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from domain.ontology_storage import (
+    BreakingSchemaChange,
+    OntologyPlan,
+    apply_ontology,
+    plan_ontology,
+    tables_to_load,
+)
+from domain.published import publish
+from flows.table_flows import LOAD_FLOW_NAME, start_load
 from mimir_api.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unavailable
 from mimir_api.db.models import Ontology, OntologyVersionRecord, Project, as_utc
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.projects import ProjectName
-from ontology import OntologyModel, from_turtle, load_ontology, to_turtle
+from mimir_api.services.inputs import ProjectName, StrictInput
+from mimir_api.services.project_access import project_store
+from ontology import OntologyModel, SchemaMapping, from_turtle, load_ontology, to_turtle
 from ontology.errors import (
     AmbiguousReference,
     CompileError,
@@ -36,6 +46,8 @@ from ontology.errors import (
     OntologyError,
     UnknownElement,
 )
+from storage_plugins.errors import StorageError
+from storage_plugins.migrate import SchemaChange
 
 MAX_DOCUMENT_CHARS = 8_000_000
 
@@ -56,12 +68,6 @@ MEDIA_TYPES = {
     "nt": "application/n-triples",
     "json-ld": "application/ld+json",
 }
-
-
-class StrictInput(BaseModel):
-    """Base of input models: unknown fields are errors."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class OntologyRef(StrictInput):
@@ -132,11 +138,13 @@ class StorageApplied(BaseModel):
     """What accepting the version did to the project's storage."""
 
     changes: list[str] = Field(description="Schema steps applied (create_table, add_column …).")
-    rows_loaded: dict[str, int] = Field(description="Rows loaded from the raw area, per table.")
-    records_loaded: int = Field(description="Raw records mapped into the new tables.")
-    rejected: int = Field(description="Raw records that did not fit the ontology (not loaded).")
-    rejected_sample: list[dict[str, Any]] = Field(
-        description="Up to 20 rejected records: source, row, field, reason, value."
+    tables_to_load: list[str] = Field(
+        description="New or rebuilt tables that get the raw area's records, by the load run."
+    )
+    load_run_id: str | None = Field(
+        description="The `load-ontology-tables` flow run filling them (follow it with "
+        "get_project_run: its result has rows_loaded, records_loaded, rejected and "
+        "rejected_sample); None when there was nothing to load."
     )
     notes: list[str] = Field(description="What the schema compiler could not map as is.")
 
@@ -314,18 +322,32 @@ def save_accepted(
     so an embedded SQLite metadata DB is not locked meanwhile; it is additive and idempotent,
     so a save that then loses a race (`ConcurrentSave`) leaves nothing wrong behind.
     """
-    from flows.ontology_storage import (
-        BreakingSchemaChange,
-        apply_ontology,
-        load_raw,
-        plan_ontology,
-        publish,
+    plan, applied, to_load = _migrate_storage(project, model, force)
+    if create:
+        session.add(ontology)
+    record = _add_version(ctx, session, ontology, model, origin, message, parent, author)
+    if before_commit is not None:
+        before_commit()
+    _flush_or_conflict(session, ontology, create)
+    _publish_or_rollback(session, project, ontology, record, plan.mapping)
+    load_run = _start_load_or_rollback(ctx, session, project, ontology, record, to_load)
+    session.commit()
+    session.refresh(record)
+    return record, StorageApplied(
+        changes=[str(c) for c in applied.changes],
+        tables_to_load=sorted(to_load),
+        load_run_id=load_run,
+        notes=list(plan.mapping.notes),
     )
-    from storage_plugins.errors import StorageError
 
-    turtle = to_turtle(model)
-    store = project_store(project)
-    try:
+
+def _migrate_storage(
+    project: Project, model: OntologyModel, force: bool
+) -> tuple[OntologyPlan, SchemaChange, set[str]]:
+    """Plan and apply the migration, and say which new tables the raw area fills: refused
+    (nothing changed) when the ontology cannot become tables or would need a data-losing
+    migration without `force`."""
+    with project_store(project) as store:
         try:
             plan = plan_ontology(store, model, force=force)
         except CompileError as exc:
@@ -334,20 +356,30 @@ def save_accepted(
             raise Conflict(str(exc), field="force") from None
         try:
             applied = apply_ontology(store, plan)
-            loaded = load_raw(store, model, plan.mapping, plan.rebuilt)
+            to_load = tables_to_load(store, model, plan.mapping, plan.rebuilt)
         except (StorageError, OSError) as exc:
             raise Unavailable(
                 f"could not apply the ontology to the project storage: {exc}"
             ) from exc
-    finally:
-        store.close()
-    if create:
-        session.add(ontology)
+    return plan, applied, to_load
+
+
+def _add_version(
+    ctx: ServiceContext,
+    session: Session,
+    ontology: Ontology,
+    model: OntologyModel,
+    origin: Origin,
+    message: str,
+    parent: int | None,
+    author: str | None,
+) -> OntologyVersionRecord:
+    """A new accepted version row of `ontology`, added to the session (not yet flushed)."""
     record = OntologyVersionRecord(
         id=uuid.uuid4().hex,
         ontology_id=ontology.id,
         version=next_version(session, ontology),
-        turtle=turtle,
+        turtle=to_turtle(model),
         author=(author or ctx.actor.name)[:128],
         message=message[:1000],
         origin=origin,
@@ -355,31 +387,64 @@ def save_accepted(
         parent=parent,
     )
     session.add(record)
-    if before_commit is not None:
-        before_commit()
+    return record
+
+
+def _flush_or_conflict(session: Session, ontology: Ontology, create: bool) -> None:
+    """Write the pending rows; a unique-key clash means another request won the race."""
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
         what = f"ontology '{ontology.name}' was created" if create else "a version was saved"
         raise ConcurrentSave(f"{what} by another request at the same time; retry") from None
+
+
+def _publish_or_rollback(
+    session: Session,
+    project: Project,
+    ontology: Ontology,
+    record: OntologyVersionRecord,
+    mapping: SchemaMapping,
+) -> None:
+    """Publish the version for workers; if that fails, nothing of the save is committed."""
     try:
-        publish(project.storage_url, ontology.name, record.version, turtle, plan.mapping)
+        publish(project.storage_url, ontology.name, record.version, record.turtle, mapping)
     except OSError as exc:
         session.rollback()
         raise Unavailable(
             f"could not publish the ontology into the project storage: {exc}"
         ) from exc
-    session.commit()
-    session.refresh(record)
-    return record, StorageApplied(
-        changes=[str(c) for c in applied.changes],
-        rows_loaded=loaded.rows,
-        records_loaded=loaded.records,
-        rejected=loaded.rejected,
-        rejected_sample=loaded.rejected_sample,
-        notes=list(plan.mapping.notes),
-    )
+
+
+def _start_load_or_rollback(
+    ctx: ServiceContext,
+    session: Session,
+    project: Project,
+    ontology: Ontology,
+    record: OntologyVersionRecord,
+    tables: set[str],
+) -> str | None:
+    """Start the flow run that loads the raw area into `tables` (published first, so the run
+    finds this version); if Prefect refuses, nothing of the save is committed."""
+    if not tables:
+        return None
+    try:
+        flow_run = start_load(
+            project.name,
+            project.storage_url,
+            ontology.name,
+            record.version,
+            sorted(tables),
+            via=f"api:{ctx.actor.name}",
+        )
+    except Exception as exc:  # Prefect raises many kinds; all mean it could not start the run
+        session.rollback()
+        raise Unavailable(
+            f"Prefect could not start {LOAD_FLOW_NAME}/mimir to load {sorted(tables)}; "
+            f"nothing was saved: {exc}"
+        ) from exc
+    return str(flow_run.id)
 
 
 def saved(
@@ -421,16 +486,3 @@ def parse_document(content: str, fmt: str | None) -> tuple[OntologyModel, list[s
         )
     warnings = [str(i) for i in result.issues if i.severity != "error"]
     return result.model, warnings
-
-
-def project_store(project: Project) -> Any:
-    """The store holding the project's tables: its configured backend (a storage Block), else
-    the default beside its files. The caller closes it."""
-    from flows.storage_binding import open_project_store, open_store
-
-    try:
-        if project.storage_plugin:
-            return open_project_store(project.name, project.storage_url)
-        return open_store(project.storage_url)
-    except Exception as exc:
-        raise Unavailable(f"cannot open the storage of project '{project.name}': {exc}") from exc

@@ -1,4 +1,4 @@
-"""flows/ontology_storage.py on a real SQLite store: additive schema merges, loading the raw
+"""domain/ontology_storage.py, published.py and raw_area.py on a real SQLite store: additive schema merges, loading the raw
 area, the published copy workers read, and writes by class (all records or none)."""
 
 from __future__ import annotations
@@ -9,21 +9,17 @@ from typing import Any
 
 import pytest
 
-from flows.ontology_storage import (
+from domain.ontology_storage import (
     BreakingSchemaChange,
     ClassRowsRejected,
     apply_ontology,
-    find_class,
     load_raw,
     plan_ontology,
-    publish,
-    published,
-    published_turtle,
-    read_raw_sample,
-    unpublish,
     write_class,
 )
-from flows.storage_binding import open_store, write_raw
+from domain.published import find_class, publish, published, published_turtle, unpublish
+from domain.raw_area import read_raw_sample, write_raw
+from domain.stores import open_store
 from ontology import (
     OntologyModel,
     delete_property,

@@ -1,8 +1,4 @@
-"""How a pipeline run reaches its project's tabular storage, and the raw area.
-
-Until a project configures a storage backend of its own, its tables live next to its files:
-a SQLite file `tables.sqlite` in a local storage object, or Parquet tables under `tables/` in a
-remote one (S3). Both are plugins of `storage_plugins`, reached only through its interface.
+"""The raw area of a project's store: what ingestion writes before (and besides) an ontology.
 
 The *raw area* holds records ingested before the project has an ontology: one table per
 source (`raw_<source>`), a column per field as the records come (nested values as JSON),
@@ -14,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from storage_plugins.base import StoragePlugin
-from storage_plugins.registry import default_registry
 from storage_plugins.schema import (
     Column,
     ColumnType,
@@ -31,44 +25,11 @@ from storage_plugins.schema import (
 
 RAW_PREFIX = "raw_"
 RAW_META = ("mimir_row_id", "mimir_run_id", "mimir_ingested_at")
+LOAD_BATCH = 5000
 
 
 class RawRowsRejected(ValueError):
     """Some records cannot be stored in the raw table as it stands; nothing was written."""
-
-
-def default_store_config(storage_url: str) -> tuple[str, dict[str, Any]]:
-    """The (plugin name, config) a project uses when it configured nothing else."""
-    parts = urlsplit(storage_url)
-    if parts.scheme in ("", "file"):
-        return "sql", {"url": f"sqlite:///{parts.path.rstrip('/')}/tables.sqlite"}
-    return "objectstore", {"url": f"{storage_url.rstrip('/')}/tables"}
-
-
-def open_store(
-    storage_url: str, plugin: str | None = None, config: Mapping[str, Any] | None = None
-) -> StoragePlugin:
-    """A storage plugin instance for the project (caller closes it)."""
-    if plugin is None:
-        plugin, default = default_store_config(storage_url)
-        config = default if config is None else config
-    return default_registry().create(plugin, dict(config or {}))
-
-
-def open_project_store(project: str, storage_url: str) -> StoragePlugin:
-    """The store a project's tables live in: the backend configured in its ProjectStorage
-    Block (loaded by name, so a worker pod needs no metadata DB), else the default beside its
-    files. The caller closes it."""
-    if project:
-        from blocks.project_storage import ProjectStorage
-
-        try:
-            block = ProjectStorage.load_for(project)
-        except ValueError:  # no block saved: the project uses the default store
-            block = None
-        if block is not None:
-            return default_registry().create(block.plugin, block.plugin_config())
-    return open_store(storage_url)
 
 
 def raw_table_name(source: str) -> str:
@@ -186,3 +147,49 @@ def write_raw(
         raise RawRowsRejected(f"{len(rejected)} record(s) rejected, nothing written: {shown}")
     result = store.write(table_name, rows, mode="insert")
     return {"table": table_name, "rows": result.rows, "columns": column_of}
+
+
+def raw_sources(store: StoragePlugin) -> dict[str, Table]:
+    """The raw tables of the store by source name (`raw:<source>` tables)."""
+    out: dict[str, Table] = {}
+    for table in store.schema().tables:
+        if table.source and table.source.startswith("raw:") and table.name.startswith(RAW_PREFIX):
+            out[table.source[4:]] = table
+    return out
+
+
+def raw_records(
+    store: StoragePlugin, table: Table, *, batch_size: int = LOAD_BATCH
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of a raw table's records with their original field names (meta columns off)."""
+    names = {c.name: (c.description or c.name) for c in table.columns if c.name not in RAW_META}
+    columns = list(names)
+    if not columns:
+        return
+    for batch in store.iter_batches(
+        table.name, columns=columns, order_by=["mimir_ingested_at"], batch_size=batch_size
+    ):
+        yield [{names[k]: v for k, v in row.items() if v is not None} for row in batch]
+
+
+def read_raw_sample(store: StoragePlugin, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """Up to `limit` distinct records per raw source (what extraction profiles).
+
+    The raw area keeps every ingested copy; re-ingesting the same record must not make a
+    unique column look duplicated, so exact repeats are dropped.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for source, table in sorted(raw_sources(store).items()):
+        seen: set[str] = set()
+        records: list[dict[str, Any]] = []
+        for batch in raw_records(store, table):
+            for record in batch:
+                fingerprint = json.dumps(record, sort_keys=True, default=str)
+                if fingerprint not in seen:
+                    seen.add(fingerprint)
+                    records.append(record)
+            if len(records) >= limit:
+                break
+        if records:
+            out[source] = records[:limit]
+    return out
