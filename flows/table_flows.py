@@ -40,7 +40,8 @@ def load_ontology_tables(
     project: str, storage_url: str, ontology: str, version: int, tables: list[str]
 ) -> dict[str, Any]:
     """Load the raw area into the tables an accepted ontology version created or rebuilt."""
-    [entry] = published(storage_url, ontology) or [None]
+    entries = published(storage_url, ontology)
+    entry = entries[0] if entries else None
     if entry is None or entry.version != version:
         found = "nothing" if entry is None else f"version {entry.version}"
         raise PublishedVersionMissing(

@@ -141,102 +141,145 @@ def execute(
     stubs: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run `plan` to completion, a stop, or the first unhandled failure."""
-    doc = plan.document
-    params = resolve_parameters(plan, parameters)
-    window = ContextWindow(doc.context_limit)
-    result = RunResult(status="completed")
-    jumps: Counter[str] = Counter()
-    stub_calls: Counter[str] = Counter()
-    run_vars = asdict(run)
-    pc = 0
+    walk = _Walk(plan, resolve_parameters(plan, parameters), run, runner, stubs)
+    walk.run()
+    walk.result.context = walk.window.snapshot()
+    walk.result.context_bytes = walk.window.size
+    return walk.result
 
-    def variables(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        base = {"steps": window.snapshot(), "params": params, "run": run_vars}
+
+class _Stop(Exception):
+    """Ends the walk after the current step was recorded (a stop or a failure)."""
+
+
+class _Walk:
+    """The state of one run: the program counter, the context window, jump counters, and the
+    result being built. `run` is the loop; each method is one seam of a step's life:
+    call the action, follow a jump, or handle a failure through `on_error`."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        params: dict[str, Any],
+        run: RunInfo,
+        runner: StepRunner,
+        stubs: dict[str, Any] | None,
+    ) -> None:
+        self.plan, self.params, self.info = plan, params, run
+        self.runner, self.stubs = runner, stubs
+        self.window = ContextWindow(plan.document.context_limit)
+        self.result = RunResult(status="completed")
+        self.jumps: Counter[str] = Counter()
+        self.stub_calls: Counter[str] = Counter()
+        self.run_vars = asdict(run)
+
+    def variables(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What templates see: step outputs, run parameters, the run's identity (+ extra)."""
+        base = {"steps": self.window.snapshot(), "params": self.params, "run": self.run_vars}
         return base | (extra or {})
 
-    def render_with(value: Any, extra: dict[str, Any]) -> Any:
-        return render(value, variables(extra))
+    def render_with(self, value: Any, extra: dict[str, Any]) -> Any:
+        return render(value, self.variables(extra))
 
-    while pc < len(plan.steps):
-        if len(result.steps) >= MAX_EXECUTED_STEPS:
-            result.status, result.error = (
-                "failed",
-                f"run exceeded {MAX_EXECUTED_STEPS} executed steps",
-            )
-            break
-        planned = plan.steps[pc]
+    def run(self) -> None:
+        """Walk the steps until the end, a stop, or an unhandled failure."""
+        pc = 0
+        while pc < len(self.plan.steps):
+            if len(self.result.steps) >= MAX_EXECUTED_STEPS:
+                self.result.status = "failed"
+                self.result.error = f"run exceeded {MAX_EXECUTED_STEPS} executed steps"
+                return
+            try:
+                pc = self.step(self.plan.steps[pc], pc)
+            except _Stop:
+                return
+
+    def step(self, planned: PlannedStep, pc: int) -> int:
+        """Run one step, record it, and return the index of the next one."""
         step, act = planned.step, planned.action
-        started, clock = _now(), time.perf_counter()
         runs_as: Literal["task run", "inline", "stub"] = (
             "task run" if act.kind == "work" else "inline"
         )
-        record = StepRecord(step.name, step.action, runs_as, "completed", started, 0.0)
+        record = StepRecord(step.name, step.action, runs_as, "completed", _now(), 0.0)
+        clock = time.perf_counter()
         next_pc = pc + 1
         try:
-            ctx = ActionContext(
-                step=step.name,
-                pipeline=doc.name,
-                pipeline_type=doc.type,
-                project=run.project,
-                storage_url=run.storage_url,
-                run_id=run.id,
-                window=window,
-                render=render_with,
-            )
-            if stubs is not None and step.name in stubs:
-                record.runs_as = "stub"
-                output = _stub_output(stubs[step.name], stub_calls, step.name)
-            else:
-                params_model = _prepare(step.name, act, step.with_, variables())
-                output = (
-                    runner.run(planned, params_model, ctx)
-                    if act.kind == "work"
-                    else act.fn(params_model, ctx)
-                )
+            output = self.call(planned, record)
             if isinstance(output, Jump):
-                jumps[step.name] += 1
-                if jumps[step.name] > output.max_loops:
-                    raise LoopBoundExceeded(
-                        step.name,
-                        f"loop bound reached: jumped to '{output.target}' {output.max_loops} times "
-                        f"(max_loops={output.max_loops})",
-                    )
-                record.jumped_to = output.target
-                next_pc = plan.index_of(output.target)
+                next_pc = self.follow(step.name, output, record)
                 output = output.output
             if act.kind != "context" or output is not None:
-                window.set(step.name, output, step=step.name)
+                self.window.set(step.name, output, step=step.name)
         except PipelineStopped as stop:
             record.duration_ms = (time.perf_counter() - clock) * 1000
-            result.steps.append(record)
-            result.status, result.stop_reason = "stopped", stop.reason
-            break
+            self.result.steps.append(record)
+            self.result.status, self.result.stop_reason = "stopped", stop.reason
+            raise _Stop from None
         except Exception as exc:  # every failure goes through on_error
-            message = exc.message if isinstance(exc, StepFailed) else f"{type(exc).__name__}: {exc}"
-            if step.on_error == "fail" or isinstance(exc, Unrecoverable):
-                _fail(result, record, clock, message, step.name)
-                break
-            record.status, record.error = "continued", message
-            try:
-                window.set(step.name, {"error": message}, step=step.name)
-            except StepFailed as overflow:
-                _fail(result, record, clock, overflow.message, step.name)
-                break
-            if step.error_target:
-                jumps[step.name] += 1
-                if jumps[step.name] > 1000:
-                    _fail(
-                        result, record, clock, "on_error goto taken more than 1000 times", step.name
-                    )
-                    break
-                record.jumped_to = step.error_target
-                next_pc = plan.index_of(step.error_target)
+            next_pc = self.on_error(planned, record, clock, exc, next_pc)
         record.duration_ms = (time.perf_counter() - clock) * 1000
-        result.steps.append(record)
-        pc = next_pc
-    result.context = window.snapshot()
-    result.context_bytes = window.size
-    return result
+        self.result.steps.append(record)
+        return next_pc
+
+    def call(self, planned: PlannedStep, record: StepRecord) -> Any:
+        """The step's output: its stub, or its action run inline or as a task run."""
+        step, act, doc = planned.step, planned.action, self.plan.document
+        ctx = ActionContext(
+            step=step.name,
+            pipeline=doc.name,
+            pipeline_type=doc.type,
+            project=self.info.project,
+            storage_url=self.info.storage_url,
+            run_id=self.info.id,
+            window=self.window,
+            render=self.render_with,
+        )
+        if self.stubs is not None and step.name in self.stubs:
+            record.runs_as = "stub"
+            return _stub_output(self.stubs[step.name], self.stub_calls, step.name)
+        params_model = _prepare(step.name, act, step.with_, self.variables())
+        if act.kind == "work":
+            return self.runner.run(planned, params_model, ctx)
+        return act.fn(params_model, ctx)
+
+    def follow(self, step: str, jump: Jump, record: StepRecord) -> int:
+        """The index a control action's jump leads to, within its loop bound."""
+        self.jumps[step] += 1
+        if self.jumps[step] > jump.max_loops:
+            raise LoopBoundExceeded(
+                step,
+                f"loop bound reached: jumped to '{jump.target}' {jump.max_loops} times "
+                f"(max_loops={jump.max_loops})",
+            )
+        record.jumped_to = jump.target
+        return self.plan.index_of(jump.target)
+
+    def on_error(
+        self, planned: PlannedStep, record: StepRecord, clock: float, exc: Exception, next_pc: int
+    ) -> int:
+        """Apply the step's `on_error`: fail the run (raises _Stop), or continue — at the
+        next step or the `goto` target — with `{error: message}` as the step's output."""
+        step = planned.step
+        message = exc.message if isinstance(exc, StepFailed) else f"{type(exc).__name__}: {exc}"
+        if step.on_error == "fail" or isinstance(exc, Unrecoverable):
+            self.fail(record, clock, message, step.name)
+        record.status, record.error = "continued", message
+        try:
+            self.window.set(step.name, {"error": message}, step=step.name)
+        except StepFailed as overflow:
+            self.fail(record, clock, overflow.message, step.name)
+        if not step.error_target:
+            return next_pc
+        self.jumps[step.name] += 1
+        if self.jumps[step.name] > 1000:
+            self.fail(record, clock, "on_error goto taken more than 1000 times", step.name)
+        record.jumped_to = step.error_target
+        return self.plan.index_of(step.error_target)
+
+    def fail(self, record: StepRecord, clock: float, message: str, step: str) -> None:
+        """Record the failed step, mark the run failed, and end the walk."""
+        _fail(self.result, record, clock, message, step)
+        raise _Stop
 
 
 def _fail(result: RunResult, record: StepRecord, clock: float, message: str, step: str) -> None:
