@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import fsspec
+from prefect.blocks.system import Secret
 from pydantic import BaseModel, ConfigDict
 
 ActionKind = Literal["work", "control", "context"]
@@ -179,8 +181,6 @@ class ActionContext:
 
     def filesystem(self) -> tuple[Any, str]:
         """The project's storage object as (fsspec filesystem, root path)."""
-        import fsspec
-
         if not self.storage_url:
             raise RuntimeError("this run has no project storage (run it from a project)")
         fs, root = fsspec.core.url_to_fs(self.storage_url)
@@ -188,7 +188,5 @@ class ActionContext:
 
     def secret(self, name: str) -> str:
         """The value of the Prefect Secret block `name` (never logged or stored in context)."""
-        from prefect.blocks.system import Secret
-
         value = Secret.load(name)
         return str(value.get())  # type: ignore[union-attr]

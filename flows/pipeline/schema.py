@@ -11,7 +11,14 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MIB = 1024 * 1024
 DEFAULT_CONTEXT_LIMIT = 16 * MIB
@@ -90,8 +97,7 @@ class Schedule(_Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        from prefect.client.schemas.schedules import CronSchedule
-        from pydantic import ValidationError
+        from prefect.client.schemas.schedules import CronSchedule  # Prefect only when needed
 
         try:
             CronSchedule(cron=value)
