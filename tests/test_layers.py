@@ -45,7 +45,7 @@ def test_heavy_libraries_load_only_where_used() -> None:
         "build_registry()\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+    result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=ROOT,
         capture_output=True,

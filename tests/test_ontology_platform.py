@@ -23,6 +23,7 @@ from tests.test_platform import mcp_http_client
 from tests.utils.runs import completed_result
 
 PROJECT = "onto-e2e"
+PROJECT_SLOT = f"mimir-extract-ontology-{PROJECT}"
 CUSTOMERS = [{"id": i, "name": n} for i, n in ((1, "Ada"), (2, "Bo"), (3, "Cy"))]
 ORDERS = [
     {"no": f"A{i}", "customer_id": 1 + i % 3, "total": 10.5 * i, "placed": f"2024-05-0{i}"}
@@ -113,6 +114,14 @@ def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) ->
     [extraction] = extraction_runs(platform)
     assert extraction["state_type"] == "COMPLETED"
     assert "via:pipeline:load-raw" in extraction["tags"]
+    # one extraction per project at a time: the run held the project's slot
+    prefect = platform.env["PREFECT_API_URL"]
+    slot = httpx.get(f"{prefect}/v2/concurrency_limits/{PROJECT_SLOT}")
+    assert slot.status_code == 200 and slot.json()["limit"] == 1, slot.text
+    assert slot.json()["active_slots"] == 0
+    followed = project_runs(platform, "extraction")
+    assert [r["id"] for r in followed] == [extraction["id"]]
+    assert followed[0]["state"] == "COMPLETED" and followed[0]["final"] is True
 
     # 2. the raw records were loaded into the ontology-shaped tables (by the load run the
     #    accept started; followed through Mimir's own run operations)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import anyio
@@ -15,6 +16,7 @@ import pytest
 from tests.conftest import Platform
 from tests.test_platform import mcp_http_client
 from tests.utils.http_server import ORDERS, HTTPFixture, http_test_server
+from tests.utils.runs import wait_for_run
 from tests.utils.servers import http
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -309,3 +311,46 @@ def test_deleting_a_project_removes_its_pipeline_deployments(
     )
     prefect = platform.env["PREFECT_API_URL"]
     assert http.get(f"{prefect}/deployments/{deployment_id}").status_code == 404
+
+
+def test_concurrency_becomes_the_deployment_limit(platform: Platform, project: str) -> None:
+    text = """
+name: one-at-a-time
+type: processing
+concurrency: 1
+steps:
+  - name: note
+    action: context.set
+    with: {key: at, value: "{{ run.id }}"}
+"""
+    prefect = platform.env["PREFECT_API_URL"]
+    saved = save(platform, project, "one-at-a-time", text)
+    assert saved.status_code == 200, saved.text
+    deployment = http.get(f"{prefect}/deployments/{saved.json()['deployment_id']}").json()
+    assert deployment["global_concurrency_limit"]["limit"] == 1
+    unlimited = save(platform, project, "one-at-a-time", text.replace("concurrency: 1\n", ""))
+    assert unlimited.status_code == 200, unlimited.text
+    deployment = http.get(f"{prefect}/deployments/{unlimited.json()['deployment_id']}").json()
+    assert deployment["global_concurrency_limit"] is None
+    started = http.post(
+        f"{platform.api}/projects/{project}/pipelines/one-at-a-time/runs",
+        json={},
+        headers=platform.headers(),
+    )
+    assert started.status_code == 201, started.text
+    run_id = started.json()["flow_run_id"]
+    # the generic run operations follow pipeline runs like any other run Mimir starts
+    run = wait_for_run(partial(http.get, headers=platform.headers()), platform.api, project, run_id)
+    assert (run["kind"], run["state"], run["final"]) == ("pipeline", "COMPLETED", True)
+    listed = http.get(
+        f"{platform.api}/projects/{project}/runs",
+        params={"kind": "pipeline"},
+        headers=platform.headers(),
+    ).json()["items"]
+    assert run_id in [r["id"] for r in listed]
+    other = http.get(
+        f"{platform.api}/projects/{project}/runs",
+        params={"kind": "export"},
+        headers=platform.headers(),
+    ).json()["items"]
+    assert run_id not in [r["id"] for r in other]

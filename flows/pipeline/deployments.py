@@ -103,7 +103,14 @@ def upsert_deployment(plan: Plan, version: int, target: PipelineTarget) -> str:
                 "mimir_pipeline": doc.name,
                 "mimir_kind": "pipeline",
             },
-            tags=["mimir", "mimir-pipeline", f"project:{target.project}", f"type:{doc.type}"],
+            # the tags every run inherits, scheduled ones too: list_project_runs finds them
+            tags=[
+                "mimir",
+                "mimir-pipeline",
+                f"project:{target.project}",
+                "kind:pipeline",
+                f"type:{doc.type}",
+            ],
         )
         for existing in client.read_deployment_schedules(deployment_id):
             client.delete_deployment_schedule(deployment_id, existing.id)
