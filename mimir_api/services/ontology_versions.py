@@ -32,7 +32,14 @@ from domain.ontology_storage import (
 )
 from domain.published import publish
 from flows.table_flows import LOAD_FLOW_NAME, start_load
-from mimir_api.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unavailable
+from mimir_api.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+    unavailable_on_failure,
+)
 from mimir_api.db.models import Ontology, OntologyVersionRecord, Project, as_utc
 from mimir_api.services.context import ServiceContext
 from mimir_api.services.inputs import ProjectName, StrictInput
@@ -429,21 +436,20 @@ def _start_load_or_rollback(
     finds this version); if Prefect refuses, nothing of the save is committed."""
     if not tables:
         return None
+    what = f"Prefect could not start {LOAD_FLOW_NAME}/mimir to load {sorted(tables)}"
     try:
-        flow_run = start_load(
-            project.name,
-            project.storage_url,
-            ontology.name,
-            record.version,
-            sorted(tables),
-            via=f"api:{ctx.actor.name}",
-        )
-    except Exception as exc:  # Prefect raises many kinds; all mean it could not start the run
+        with unavailable_on_failure(f"{what}; nothing was saved"):
+            flow_run = start_load(
+                project.name,
+                project.storage_url,
+                ontology.name,
+                record.version,
+                sorted(tables),
+                via=f"api:{ctx.actor.name}",
+            )
+    except Unavailable:
         session.rollback()
-        raise Unavailable(
-            f"Prefect could not start {LOAD_FLOW_NAME}/mimir to load {sorted(tables)}; "
-            f"nothing was saved: {exc}"
-        ) from exc
+        raise
     return str(flow_run.id)
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from sqlmodel import Session, select
 
 from domain.stores import open_project_store
-from mimir_api.core.errors import NotFound, Unavailable
+from mimir_api.core.errors import NotFound, unavailable_on_failure
 from mimir_api.db.models import Project
 from mimir_api.services.context import ServiceContext
 from storage_plugins.base import StoragePlugin
@@ -38,12 +38,10 @@ def detached_project(ctx: ServiceContext, name: str) -> Project:
 def open_store_of(project: Project) -> StoragePlugin:
     """The store holding the project's tables (caller closes it); Unavailable if it cannot be
     opened. Prefer `project_store`, which closes it."""
-    try:
+    with unavailable_on_failure(f"cannot open the storage of project '{project.name}'"):
         return open_project_store(
             project.name, project.storage_url, configured=bool(project.storage_plugin)
         )
-    except Exception as exc:
-        raise Unavailable(f"cannot open the storage of project '{project.name}': {exc}") from exc
 
 
 @contextmanager
