@@ -24,3 +24,23 @@ def inside_path(relative: str) -> str:
     if normal == ".." or normal.startswith("../") or normal == ".":
         raise PathOutsideStorage(f"path {relative!r} escapes the project storage")
     return normal
+
+
+# Mimir's own files inside a storage object: pipeline checkpoints and uploads in progress,
+# published ontology mappings, the project marker, object-store tables. Users, agents and
+# pipelines may read what they are allowed to but never write or delete here.
+RESERVED_PREFIXES = ("_mimir/", "tables/", ".mimir-project.json")
+
+
+class ReservedPath(ValueError):
+    """The path is in Mimir's reserved area of the storage object."""
+
+
+def writable_path(relative: str) -> str:
+    """`inside_path(relative)`, refusing Mimir's reserved area as well (ReservedPath)."""
+    normal = inside_path(relative)
+    if any(normal == p.rstrip("/") or normal.startswith(p) for p in RESERVED_PREFIXES):
+        raise ReservedPath(
+            f"path {normal!r} is reserved for Mimir ({', '.join(RESERVED_PREFIXES)})"
+        )
+    return normal

@@ -123,7 +123,7 @@ def test_export_csv_and_parquet(platform: Platform, default_project: str) -> Non
     csv = exported(platform, default_project, started)
     assert (csv["path"], csv["rows"]) == ("exports/raw_people.csv", 2)
     content = http.get(
-        f"{api}/files", params={"path": csv["path"]}, headers=platform.headers()
+        f"{api}/files/content", params={"path": csv["path"]}, headers=platform.headers()
     ).json()
     assert (
         "Arlington" in content["text"]
@@ -140,7 +140,7 @@ def test_export_csv_and_parquet(platform: Platform, default_project: str) -> Non
         ).json(),
     )
     blob = http.get(
-        f"{api}/files", params={"path": parquet["path"]}, headers=platform.headers()
+        f"{api}/files/content", params={"path": parquet["path"]}, headers=platform.headers()
     ).json()
     table = pq.read_table(io.BytesIO(base64.b64decode(blob["base64"])))
     assert table.num_rows == 4 and sorted(table.column("name").to_pylist()) == [
@@ -150,7 +150,7 @@ def test_export_csv_and_parquet(platform: Platform, default_project: str) -> Non
         "Linus",
     ]
     escape = http.get(
-        f"{api}/files", params={"path": "../../mimir.db"}, headers=platform.headers()
+        f"{api}/files/content", params={"path": "../../mimir.db"}, headers=platform.headers()
     )
     assert escape.status_code == 422 and escape.json()["field"] == "query.path"
 

@@ -24,6 +24,7 @@ from mimir_api import __version__
 from mimir_api.api.limits import BodyLimitMiddleware
 from mimir_api.api.problems import install_problem_handlers, problem_response
 from mimir_api.api.rest import API_PREFIX, install_rest_routes
+from mimir_api.api.uploads import UPLOAD_PATHS, install_upload_routes
 from mimir_api.core.config import Settings, get_settings
 from mimir_api.core.errors import MimirError, Problem, Unauthorized
 from mimir_api.core.security import Scope as AuthScope
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_mode = auth_mode
     install_problem_handlers(app)
     schemas = install_rest_routes(app, registry)
+    install_upload_routes(app, API_PREFIX)
     app.router.routes.append(
         Route(
             "/mcp",
@@ -160,5 +162,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         log.warning("UI folder %s not found; serving the API only", ui_dir)
     app.openapi = _custom_openapi(app, schemas)  # type: ignore[method-assign]
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+        upload_suffixes=UPLOAD_PATHS,
+    )
     return app

@@ -11,25 +11,42 @@ from mimir_api.core.errors import PayloadTooLarge
 class BodyLimitMiddleware:
     """Reject bodies over `max_bytes` with 413, by Content-Length or while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        upload_max_bytes: int | None = None,
+        upload_suffixes: tuple[str, ...] = (),
+    ):
         self.app = app
         self.max_bytes = max_bytes
+        # File uploads stream to storage and have their own, larger limit.
+        self.upload_max_bytes = upload_max_bytes or max_bytes
+        self.upload_suffixes = upload_suffixes
 
-    def _error(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"the request body exceeds the limit of {self.max_bytes} bytes")
+    def _limit(self, scope: Scope) -> int:
+        path = scope.get("path", "")
+        if self.upload_suffixes and path.endswith(self.upload_suffixes):
+            return self.upload_max_bytes
+        return self.max_bytes
+
+    def _error(self, limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_large = int(value) > self.max_bytes
+                    too_large = int(value) > limit
                 except ValueError:
                     too_large = False
                 if too_large:
-                    response = problem_response(self._error().to_problem(scope.get("path")))
+                    response = problem_response(self._error(limit).to_problem(scope.get("path")))
                     await response(scope, receive, send)
                     return
         seen = 0
@@ -39,8 +56,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise self._error()
+                if seen > limit:
+                    raise self._error(limit)
             return message
 
         await self.app(scope, counting_receive, send)

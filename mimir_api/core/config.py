@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * MIB, ge=1024, description="Largest request body the API accepts, in bytes."
     )
+    max_upload_bytes: int = Field(
+        default=1024 * MIB,
+        ge=1024,
+        description="Largest file accepted by a streamed or multipart upload, in bytes.",
+    )
     mcp_page_size: int = Field(
         default=50, ge=1, le=1000, description="Tools per page in MCP tools/list."
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from mimir_api.services import (
+    files,
     ontologies,
     ontology_edits,
     ontology_proposals,
@@ -31,6 +32,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     pipeline_runs,
     runs,
     storage,
+    files,
     ontologies,
     ontology_edits,
     ontology_proposals,

@@ -8,17 +8,13 @@ only which secret settings are set. Without a Block a project keeps its tables b
 
 from __future__ import annotations
 
-import base64
-import posixpath
 from typing import Any, Literal
 
-import fsspec
 from prefect.types import SecretDict
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from blocks.project_storage import ProjectStorage, block_name
 from domain.exports import export_path
-from domain.storage_object import PathOutsideStorage, inside_path
 from domain.stores import default_store_config
 from flows.table_flows import EXPORT_FLOW_NAME, start_export
 from mimir_api.core.errors import FieldError, InvalidInput, NotFound, unavailable_on_failure
@@ -31,8 +27,6 @@ from mimir_api.services.runs import RunStarted, started
 from storage_plugins.base import StoragePlugin
 from storage_plugins.errors import InvalidCursor, InvalidQuery, PluginLoadError, PluginNotFound
 from storage_plugins.registry import default_registry
-
-MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class StorageConfigure(StrictInput):
@@ -78,13 +72,6 @@ class TableExport(TableRef):
 
     format: Literal["csv", "parquet"] = Field(default="csv", description="File format.")
     where: list[FilterSpec] = Field(default_factory=list, description="Filters (all must hold).")
-
-
-class FileRef(StrictInput):
-    """Input of read_project_file."""
-
-    project: ProjectName
-    path: str = Field(min_length=1, max_length=1024, description="Path inside the storage object.")
 
 
 class StorageHealth(BaseModel):
@@ -147,15 +134,6 @@ class ExportStarted(RunStarted):
         description="Where the file will be, inside the storage object (read_project_file)."
     )
     format: str = Field(description="csv or parquet.")
-
-
-class FileContent(BaseModel):
-    """A file from the project's storage object."""
-
-    path: str = Field(description="Path inside the storage object.")
-    size: int = Field(description="Bytes.")
-    text: str | None = Field(description="Content, when it is UTF-8 text.")
-    base64: str | None = Field(description="Content, base64, when it is binary.")
 
 
 def _split_config(
@@ -371,29 +349,3 @@ def export_project_table(ctx: ServiceContext, params: TableExport) -> ExportStar
     return ExportStarted(
         **run.model_dump(), path=export_path(params.table, params.format), format=params.format
     )
-
-
-@operation(method="GET", path="/projects/{project}/files", scope=Scope.READ, tags=("storage",))
-def read_project_file(ctx: ServiceContext, params: FileRef) -> FileContent:
-    """Read a file (up to 10 MiB) from the project's storage object, e.g. an export or report."""
-    try:
-        normal = inside_path(params.path)
-    except PathOutsideStorage as exc:
-        raise InvalidInput(str(exc), field="path") from None
-    project = detached_project(ctx, params.project)
-    fs, root = fsspec.core.url_to_fs(project.storage_url)
-    target = posixpath.join(root, normal)
-    if not fs.isfile(target):
-        raise NotFound(f"no file '{normal}' in project '{project.name}'", field="path")
-    size = fs.size(target)
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(
-            f"the file has {size} bytes, over the {MAX_FILE_BYTES}-byte limit", field="path"
-        )
-    data = fs.cat_file(target)
-    try:
-        return FileContent(path=normal, size=size, text=data.decode("utf-8"), base64=None)
-    except UnicodeDecodeError:
-        return FileContent(
-            path=normal, size=size, text=None, base64=base64.b64encode(data).decode()
-        )
