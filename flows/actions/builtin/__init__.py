@@ -11,6 +11,7 @@ from flows.actions.builtin import (
     data,
     files,
     http_request,
+    load,
     output,
     storage,
 )
@@ -55,6 +56,7 @@ def plugin() -> Plugin:
             control.stop,
             storage.storage_write,
             storage.storage_read,
+            load.storage_load,
             output.report_render,
             output.notify,
         ),

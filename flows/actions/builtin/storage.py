@@ -21,12 +21,11 @@ from domain.stores import open_project_store
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 
 
-class StorageWriteParams(StrictParams):
-    """Inputs of storage.write."""
+class StorageTarget(StrictParams):
+    """Where records go: the raw area, a table, or an ontology class (exactly one)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    rows: list[dict[str, Any]] = Field(description="Records to store.")
     source: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,50}$",
@@ -53,7 +52,7 @@ class StorageWriteParams(StrictParams):
     )
 
     @model_validator(mode="after")
-    def _one_target(self) -> StorageWriteParams:
+    def _one_target(self) -> StorageTarget:
         targets = [t for t in (self.source, self.table, self.class_) if t is not None]
         if len(targets) != 1:
             raise ValueError("give exactly one of 'source' (raw area), 'table' or 'class'")
@@ -64,27 +63,42 @@ class StorageWriteParams(StrictParams):
         return self
 
 
+class StorageWriteParams(StorageTarget):
+    """Inputs of storage.write."""
+
+    rows: list[dict[str, Any]] = Field(description="Records to store.")
+
+
 @action("storage.write", writes_storage=True)
 def storage_write(params: StorageWriteParams, ctx: ActionContext) -> dict[str, Any]:
     """Write records atomically; returns the table and the number of rows (not the rows)."""
     store = open_project_store(ctx.project, ctx.storage_url)
     try:
-        if params.source is not None:
-            try:
-                return write_raw(store, params.source, params.rows, ctx.run_id)
-            except RawRowsRejected as exc:
-                raise PermanentError(str(exc)) from None
-        if params.class_ is not None:
-            return _write_class(store, params, ctx)
-        if params.table not in store.tables():
-            raise PermanentError(f"table {params.table!r} does not exist in the project storage")
-        result = store.write(params.table, params.rows, mode=params.mode)
-        return {"table": result.table, "rows": result.rows, "mode": result.mode}
+        return write_records(store, params, params.rows, ctx)
     finally:
         store.close()
 
 
-def _write_class(store: Any, params: StorageWriteParams, ctx: ActionContext) -> dict[str, Any]:
+def write_records(
+    store: Any, target: StorageTarget, rows: list[dict[str, Any]], ctx: ActionContext
+) -> dict[str, Any]:
+    """Write `rows` to `target` in one atomic call (shared by storage.write and storage.load)."""
+    if target.source is not None:
+        try:
+            return write_raw(store, target.source, rows, ctx.run_id)
+        except RawRowsRejected as exc:
+            raise PermanentError(str(exc)) from None
+    if target.class_ is not None:
+        return _write_class(store, target, rows, ctx)
+    if target.table not in store.tables():
+        raise PermanentError(f"table {target.table!r} does not exist in the project storage")
+    result = store.write(target.table, rows, mode=target.mode)
+    return {"table": result.table, "rows": result.rows, "mode": result.mode}
+
+
+def _write_class(
+    store: Any, params: StorageTarget, rows: list[dict[str, Any]], ctx: ActionContext
+) -> dict[str, Any]:
     try:
         entry, class_iri = find_class(
             published(ctx.storage_url), params.class_ or "", params.ontology
@@ -94,7 +108,7 @@ def _write_class(store: Any, params: StorageWriteParams, ctx: ActionContext) -> 
     mode: Literal["insert", "upsert"] = "insert" if params.mode == "insert" else "upsert"
     try:
         result = write_class(
-            store, entry.mapping, class_iri, params.rows, mode=mode, unknown=params.unknown_fields
+            store, entry.mapping, class_iri, rows, mode=mode, unknown=params.unknown_fields
         )
     except ClassRowsRejected as exc:
         ctx.log.error("%s", exc)
