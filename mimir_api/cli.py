@@ -17,6 +17,7 @@ import typer
 from sqlalchemy import Engine
 
 from mimir_api import __version__
+from mimir_api.cli_client import demo, files_app
 from mimir_api.cli_pipeline import pipeline_app
 from mimir_api.core.config import Settings
 
@@ -30,6 +31,8 @@ db_app = typer.Typer(help="Metadata DB maintenance.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(db_app, name="db")
+app.add_typer(files_app, name="files")
+app.command("demo")(demo)
 
 HostOption = Annotated[
     str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1, MIMIR_HOST).")
