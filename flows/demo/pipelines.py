@@ -2,49 +2,29 @@
 
 They read the generated sources from the project's files (uploaded by the demo, never fetched
 from outside), land them in the raw area, and later render a fleet report from the
-ontology-shaped tables.
+ontology-shaped tables (the report reads the `turbine` class table the accepted ontology made).
 """
 
 from __future__ import annotations
 
 INGEST = """\
 # Land the wind-farm exports in the raw area; extraction then proposes the ontology.
+# storage.load streams each file in batches, so the run context holds counts, not records.
 name: ingest-windfarm
 type: ingestion
 steps:
-  - name: sites_file
-    action: file.read
-    with: {path: "sources/sites.json", format: json}
   - name: sites
-    action: storage.write
-    with: {source: sites, rows: "{{ steps.sites_file.content }}"}
-  - name: turbines_file
-    action: file.read
-    with: {path: "sources/turbines.csv"}
-  - name: turbines_rows
-    action: csv.parse
-    with: {text: "{{ steps.turbines_file.content }}"}
+    action: storage.load
+    with: {path: sources/sites.json, format: json, source: sites}
   - name: turbines
-    action: storage.write
-    with: {source: turbines, rows: "{{ steps.turbines_rows.rows }}"}
-  - name: sensors_file
-    action: file.read
-    with: {path: "sources/sensors.csv"}
-  - name: sensors_rows
-    action: csv.parse
-    with: {text: "{{ steps.sensors_file.content }}"}
+    action: storage.load
+    with: {path: sources/turbines.csv, source: turbines}
   - name: sensors
-    action: storage.write
-    with: {source: sensors, rows: "{{ steps.sensors_rows.rows }}"}
-  - name: readings_file
-    action: file.read
-    with: {path: "sources/readings.csv"}
-  - name: readings_rows
-    action: csv.parse
-    with: {text: "{{ steps.readings_file.content }}"}
+    action: storage.load
+    with: {path: sources/sensors.csv, source: sensors}
   - name: readings
-    action: storage.write
-    with: {source: readings, rows: "{{ steps.readings_rows.rows }}"}
+    action: storage.load
+    with: {path: sources/readings.csv, source: readings}
 """
 
 REPORT = """\
@@ -56,17 +36,17 @@ parameters:
 steps:
   - name: turbines
     action: storage.read
-    with: {source: turbines, limit: 1000}
+    with: {table: turbine, order_by: [turbine_id], limit: 1000}
   - name: report
     action: report.render
     with:
       path: reports/fleet.md
       format: markdown
-      data: "{{ steps.turbines.rows }}"
+      data: {title: "{{ params.title }}", turbines: "{{ steps.turbines.rows }}"}
       template: |
-        # {{ params.title }}
-        {{ data | length }} turbines.
-        {% for t in data %}- {{ t['Turbine ID'] }} ({{ t['Model'] }})
+        # {{ data.title }}
+        {{ data.turbines | length }} turbines.
+        {% for t in data.turbines %}- {{ t.turbine_id }} ({{ t.model }}, site {{ t.site }})
         {% endfor %}
 """
 

@@ -111,7 +111,13 @@ def step_pipelines(api: Api, result: DemoResult, say: Callable[[str], None]) -> 
 
 
 def step_ingest(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
-    """Run the ingestion pipeline and wait for it."""
+    """Run the ingestion pipeline and wait for it (once: a completed run is reused)."""
+    runs = api.call("GET", f"/projects/{PROJECT}/pipelines/ingest-windfarm/runs").json()["items"]
+    done = [r for r in runs if r["state"] == "COMPLETED"]
+    if done:
+        result.ingestion_run = done[0]["id"]
+        say(f"ingestion already completed (run {done[0]['id']}); not ingesting twice")
+        return
     started = api.call("POST", f"/projects/{PROJECT}/pipelines/ingest-windfarm/runs", json={})
     run_id = started.json()["flow_run_id"]
     say(f"ingestion run {run_id} started; waiting for it")
@@ -127,7 +133,7 @@ def step_ontology(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         items = api.call("GET", f"/projects/{PROJECT}/ontologies").json()["items"]
-        current = [o for o in items if o.get("current_version")]
+        current = [o for o in items if o.get("version")]
         if current:
             name = current[0]["name"]
             result.ontology = api.call("GET", f"/projects/{PROJECT}/ontologies/{name}").json()
