@@ -1,0 +1,104 @@
+"""`mimir demo` against the real `mimir up`: the platform's end-to-end test.
+
+It runs the CLI as a user would (from another folder, with a token), then checks every
+product-level outcome through the API: the uploaded sources, the ingestion, the ontology drawn
+from messy exports (classes and relationships), the class tables, and the report the output
+pipeline wrote. A second run must reuse what exists; `--remove` deletes it all.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from flows.demo.data import generate
+from tests.conftest import Platform
+from tests.utils.servers import VENV_BIN
+
+PROJECT = "windfarm"
+
+
+def demo(platform: Platform, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in platform.env.items() if k not in ("MIMIR_HOME", "MIMIR_PORT")}
+    env["MIMIR_TOKEN"] = platform.token
+    return subprocess.run(
+        [str(VENV_BIN / "mimir"), "demo", "--url", platform.base_url, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def get(platform: Platform, tail: str, **params: Any) -> Any:
+    response = httpx.get(
+        f"{platform.api}/projects/{PROJECT}{tail}",
+        params=params,
+        headers=platform.headers(),
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    done = demo(platform, elsewhere)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (elsewhere / ".mimir").exists()  # a client never creates a home
+    return done.stdout
+
+
+def test_demo_prints_each_step(built: str) -> None:
+    for step in ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[report]"):
+        assert step in built
+    assert "Where to look next" in built
+
+
+def test_sources_and_ingestion(platform: Platform, built: str) -> None:
+    sample = generate()
+    files = {f["path"]: f["size"] for f in get(platform, "/files", prefix="sources")["items"]}
+    assert files == {f"sources/{n}": len(b) for n, b in sample.files.items()}
+    runs = get(platform, "/pipelines/ingest-windfarm/runs")["items"]
+    assert [r["state"] for r in runs] == ["COMPLETED"]
+
+
+def test_ontology_from_the_messy_exports(platform: Platform, built: str) -> None:
+    ontology = get(platform, "/ontologies/main")
+    labels = {c["label"] for c in ontology["classes"]}
+    assert {"Site", "Turbine", "Sensor", "Reading"} <= labels
+    label_of = {c["iri"]: c["label"] for c in ontology["classes"]}
+    links = {
+        (label_of[p["domain"][0]], label_of[p["range"][0]]) for p in ontology["object_properties"]
+    }
+    assert {("Reading", "Sensor"), ("Sensor", "Turbine"), ("Turbine", "Site")} <= links
+    tables = {t["name"]: t["rows"] for t in get(platform, "/tables")["items"]}
+    sample = generate()
+    assert tables["turbine"] == sample.counts["turbines"]
+    assert tables["reading"] == sample.counts["readings"]
+
+
+def test_report_lists_every_turbine(platform: Platform, built: str) -> None:
+    report = get(platform, "/files/content", path="reports/fleet.md")["text"]
+    assert report.startswith("# Fleet report\n40 turbines.")
+    assert report.count("\n- S") == generate().counts["turbines"]
+
+
+def test_second_run_reuses_and_remove_deletes(
+    platform: Platform, built: str, tmp_path: Path
+) -> None:
+    again = demo(platform, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "exists; reusing it" in again.stdout and "not ingesting twice" in again.stdout
+    assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1
+
+    removed = demo(platform, tmp_path, "--remove")
+    assert removed.returncode == 0 and "removed project" in removed.stdout
+    gone = httpx.get(f"{platform.api}/projects/{PROJECT}", headers=platform.headers())
+    assert gone.status_code == 404
