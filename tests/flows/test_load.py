@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from domain.raw_area import raw_table_name
+from domain.stores import open_project_store
 from flows.pipeline.flow import PipelineRunFailed
-from flows.storage_binding import open_project_store, raw_table_name
 
 
 def pipeline(path: str, fmt: str, batch: int, target: str = "source: readings") -> str:
