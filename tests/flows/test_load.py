@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.raw_area import raw_table_name
-from domain.stores import open_project_store
+from domain.stores import open_store
 from flows.pipeline.flow import PipelineRunFailed
 
 
@@ -24,7 +24,7 @@ steps:
 
 
 def raw_rows(run_flow: Any, source: str) -> list[dict[str, Any]]:
-    store = open_project_store("test", run_flow.storage.as_uri())
+    store = open_store(run_flow.storage.as_uri())  # the default store; no Prefect lookup
     try:
         table = raw_table_name(source)
         if table not in store.tables():
