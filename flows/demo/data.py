@@ -11,8 +11,11 @@ exports are, so the demo exercises extraction on what users actually have:
   ("Rated Power (kW)", "Hub height [m]"), dates in two formats, and a yes/no label ``Failed``
   that depends on the turbine's sensors (a relationship), not on the turbine's own columns.
 * ``sensors.csv`` — sensors on turbines, each of a ``kind`` (temperature or vibration).
-* ``readings.csv`` — readings of the sensors; a few injected anomalies are ordinary values
-  for the *other* kind, so only a peer-group view (temperature against temperature) finds them.
+* ``readings.csv`` — readings of the sensors. Each sensor has its own baseline within its
+  kind. Two kinds of injected anomaly: values that are ordinary for the *other* kind (only a
+  peer-group view — temperature against temperature — finds them), and a few sensors that
+  drift: their later readings step away from their own history while staying inside the
+  kind's usual range (only the sensor's own time series shows it).
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ OPERATORS = (
     {"name": "Aegir Power", "email": "ops@aegir.example"},
     {"name": "Boreas Renewables", "email": "control@boreas.example"},
 )
-# Normal operating ranges per sensor kind (mean, spread); anomalies are drawn from the other kind.
-KINDS = {"temperature": (45.0, 3.0), "vibration": (2.0, 0.25)}
+# Per kind: (mean of sensor baselines, spread of baselines, a sensor's own noise). Peer
+# anomalies are drawn from the other kind; drifts step by DRIFT_STEP x the sensor's own noise.
+KINDS = {"temperature": (45.0, 4.0, 0.6), "vibration": (2.0, 0.3, 0.05)}
+DRIFT_STEP = 9.0
+DRIFTING_SENSORS = 4
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -43,6 +49,7 @@ class SampleData:
     files: dict[str, bytes]
     failed_turbines: set[str] = field(default_factory=set)
     anomalous_readings: set[str] = field(default_factory=set)
+    drifted_readings: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -79,6 +86,7 @@ def generate(
         )
     data.files["sites.json"] = json.dumps(site_rows, indent=2).encode()
 
+    drifting = 0
     turbine_rows: list[list[object]] = []
     sensor_rows: list[list[object]] = []
     reading_rows: list[list[object]] = []
@@ -107,15 +115,22 @@ def generate(
                 kind = "temperature" if k % 2 == 0 else "vibration"
                 sensor_id = f"{turbine_id}-{kind[:4].upper()}{k // 2 + 1}"
                 sensor_rows.append([sensor_id, turbine_id, kind, sensor_wear])
-                mean, spread = KINDS[kind]
+                mean, between, noise = KINDS[kind]
+                baseline = rng.gauss(mean, between)
                 other = "vibration" if kind == "temperature" else "temperature"
-                other_mean, other_spread = KINDS[other]
+                other_mean, other_between, _ = KINDS[other]
+                drifts = len(sensor_rows) % 40 == 7 and drifting < DRIFTING_SENSORS
+                drifting += int(drifts)
+                drift_from = readings_per_sensor * 2 // 3
                 for r in range(readings_per_sensor):
                     reading_id = f"{sensor_id}-R{r:03d}"
-                    value = rng.gauss(mean, spread)
-                    if rng.random() < 0.01:
+                    value = rng.gauss(baseline, noise)
+                    if drifts and r >= drift_from:
+                        value += DRIFT_STEP * noise
+                        data.drifted_readings.add(reading_id)
+                    elif r >= 10 and rng.random() < 0.01:
                         # A value normal for the other kind: invisible without peer groups.
-                        value = rng.gauss(other_mean, other_spread)
+                        value = rng.gauss(other_mean, other_between)
                         data.anomalous_readings.add(reading_id)
                     stamp = START + timedelta(hours=r, minutes=rng.randrange(60))
                     reading_rows.append([reading_id, sensor_id, stamp.isoformat(), round(value, 3)])
