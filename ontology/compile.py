@@ -206,7 +206,9 @@ class _KeySpec:
 
 def _key_spec(model: OntologyModel, cls: OntologyClass, notes: list[str],
               names: NameAllocator) -> _KeySpec | None:
-    """Key columns from the class's own owl:hasKey (datatype properties only), else None."""
+    """Key columns from the class's own owl:hasKey, else None. Key properties are datatype
+    properties, or references whose column holds the target's one-column key (a link table
+    keyed by its two foreign keys)."""
     if not cls.key:
         return None
     cols: list[str] = []
@@ -215,11 +217,19 @@ def _key_spec(model: OntologyModel, cls: OntologyClass, notes: list[str],
     lengths: list[int | None] = []
     for iri in cls.key:
         prop = model.element(iri)
-        if not isinstance(prop, DatatypeProperty):
+        if isinstance(prop, ObjectProperty):
+            ctype_or_none = _reference_key_type(model, prop, notes)
+            if ctype_or_none is None:
+                notes.append(f"{cls.name}: key property {prop.name} is a reference that cannot "
+                             "be a key column; a surrogate key is used")
+                return None
+            ctype = ctype_or_none
+        elif not isinstance(prop, DatatypeProperty):
             notes.append(f"{cls.name}: key property {local_name(iri)} is not a datatype "
                          "property; a surrogate key is used")
             return None
-        ctype = _datatype_column_type(prop, notes)
+        else:
+            ctype = _datatype_column_type(prop, notes)
         if ctype not in KEY_TYPES:
             notes.append(f"{cls.name}: key property {prop.name} has type {ctype.value}, which "
                          "cannot be a key; a surrogate key is used")
@@ -229,6 +239,23 @@ def _key_spec(model: OntologyModel, cls: OntologyClass, notes: list[str],
         types.append(ctype)
         lengths.append(None)
     return _KeySpec(cols, props, types, lengths)
+
+
+def _reference_key_type(model: OntologyModel, prop: ObjectProperty,
+                        notes: list[str]) -> ColumnType | None:
+    """The column type of a functional reference that is part of a key: the type of its
+    target's own single datatype key; None when it cannot be a key column."""
+    targets = effective_range(prop)
+    if not prop.functional or prop.match_on or len(targets) != 1 \
+            or targets[0] not in model.class_iris:
+        return None
+    target = model.get_class(targets[0])
+    if len(target.key) != 1 or [s for s in target.superclasses if s in model.class_iris]:
+        return None
+    key_prop = model.element(target.key[0])
+    if not isinstance(key_prop, DatatypeProperty):
+        return None
+    return _datatype_column_type(key_prop, notes)
 
 
 # --------------------------------------------------------------------------- compiler
@@ -469,6 +496,12 @@ def _map_property(
         link_specs.append((cls, prop, target))
         return None
     tkey = keys[target.iri]
+    if prop.iri in key.props and len(tkey.columns) == 1:  # the reference is a key column
+        col = key.columns[key.props.index(prop.iri)]
+        fks.append(ForeignKey(columns=[col], references=table_of[target.iri],
+                              ref_columns=list(tkey.columns), source=prop.iri))
+        return FieldMapping(property=prop.iri, names=_names(prop), kind="reference",
+                            table=table_of[cls.iri], columns=[col], target=target.iri)
     base = names.assign(prop.iri)
     if len(tkey.columns) == 1:
         fk_cols = [base]

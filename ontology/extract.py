@@ -615,8 +615,9 @@ def extract(
     class_iri = {name: ns + name for name in profiles}
     prop_iris = _property_iris(profiles, class_iri)
     guesses = _infer_types(profiles, opts)
-    types = {tp.name: {c: g.xsd[len(XSD):] for (t, c), g in guesses.items() if t == tp.name}
-             for tp in profiles.values()}
+    types: dict[str, dict[str, str]] = {name: {} for name in profiles}
+    for (type_name, column), guess in guesses.items():
+        types[type_name][column] = guess.xsd[len(XSD):]
     keys = _infer_keys(profiles, types)
     references = _find_references(profiles, types, keys, opts)
     classes, dps, ops = _build_elements(profiles, class_iri, prop_iris, guesses, keys,

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 MISSING_TOKENS = frozenset(
     {"", "null", "none", "nil", "na", "n/a", "nan", "-", "--", "?", "#n/a", "undefined"}
 )
+_QUOTES = ("'", '"')
 SCALAR_KINDS = ("boolean", "integer", "decimal", "date", "dateTime", "time", "anyURI", "string")
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
@@ -85,7 +86,10 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, str):
-        return unquote(value).lower() in MISSING_TOKENS
+        text = value.strip()
+        if text.lower() in MISSING_TOKENS:
+            return True
+        return text[:1] in _QUOTES and unquote(text).lower() in MISSING_TOKENS
     return False
 
 
@@ -140,8 +144,9 @@ def unquote(text: str) -> str:
     ('42', 'Oslo', '"a" and "b"')
     """
     text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" \
-            and text[0] not in text[1:-1]:
+    first = text[:1]
+    if (first == '"' or first == "'") and len(text) >= 2 and text[-1] == first \
+            and first not in text[1:-1]:
         return text[1:-1].strip()
     return text
 
@@ -253,7 +258,9 @@ def classify(value: Any) -> tuple[str, str | None, bool]:
         return "object", None, False
     if isinstance(value, list | tuple):
         return "list", None, False
-    text = unquote(str(value))
+    text = str(value).strip()
+    if text[:1] in _QUOTES:
+        text = unquote(text)
     kind = classify_text(text)
     if kind == "integer":
         return kind, str(int(text)), True
@@ -381,6 +388,7 @@ class _Profiler:
         self.options = options
         self.types: dict[str, TypeProfile] = {}
         self.by_path: dict[tuple[str, str | None], str] = {}
+        self.names: dict[Any, str] = {}  # raw field name → clean name (BOM, padding, quotes)
 
     def type_for(self, source: str, path: str | None, base_name: str,
                  parent: TypeProfile | None, via: str | None) -> TypeProfile:
@@ -406,8 +414,11 @@ class _Profiler:
         keep_row = len(profile.key_rows) < self.options.key_rows
         row: dict[str, str] = {}
         limit = self.options.max_distinct
+        names = self.names
         for raw_name, value in record.items():
-            name = clean_header(str(raw_name))
+            name = names.get(raw_name)
+            if name is None:
+                name = names[raw_name] = clean_header(str(raw_name))
             col = profile.columns.get(name)
             if col is None:
                 col = profile.columns[name] = ColumnProfile(name=name, order=len(profile.columns))
@@ -418,7 +429,9 @@ class _Profiler:
                     value = json.loads(value)
             col.present += 1
             if isinstance(value, str):
-                text = unquote(value)
+                text = value.strip()
+                if text[:1] in _QUOTES:
+                    text = unquote(text)
                 cached = col.distinct.get(text)
                 if cached is not None:
                     col.kinds[cached] += 1

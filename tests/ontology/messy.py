@@ -161,7 +161,8 @@ WIND_TRUTH: dict[str, Any] = {
     },
     "units": {("Turbine", "rated_power"): "kW", ("Turbine", "hub_height"): "m"},
     "date_orders": {("Operator", "founded"): "DMY", ("Turbine", "installed"): "DMY",
-                    ("Site", "commissioned"): "DMY", ("Inspection", "inspected_at"): "DMY"},
+                    ("Site", "commissioned"): "DMY", ("Inspection", "inspected_at"): "DMY",
+                    ("Assignment", "since"): "DMY"},
     "match_on": {("Site", "operator"): "operator_name",
                  ("Inspection", "inspector_email"): "email"},
 }
