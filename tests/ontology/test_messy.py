@@ -232,3 +232,31 @@ def test_conversions_of_messy_values() -> None:
 def test_csv_parse_drops_the_byte_order_mark() -> None:
     out = csv_parse.fn(CsvParseParams(text=BOM + "id,name\n1,a\n"), None)
     assert out["columns"] == ["id", "name"] and out["rows"] == [{"id": "1", "name": "a"}]
+
+
+def test_the_raw_area_of_messy_sources_loads_into_a_real_store_without_rejects(
+        tmp_path: Any) -> None:
+    """The platform path: raw records → extraction → accepted tables → load_raw, on SQLite
+    (references by name are looked up in the store, after their targets are loaded)."""
+    from flows.ontology_storage import apply_ontology, load_raw, plan_ontology, read_raw_sample
+    from flows.storage_binding import open_store, write_raw
+
+    store = open_store((tmp_path / "project").as_uri())
+    try:
+        data = wind()
+        for source, records in data.items():
+            write_raw(store, source, records, "run-1")
+        model = extract(read_raw_sample(store, 100_000), base_iri=BASE).model
+        plan = plan_ontology(store, model)
+        apply_ontology(store, plan)
+        report = load_raw(store, model, plan.mapping, plan.rebuilt)
+        assert report.rejected == 0, report.rejected_sample[:3]
+        assert report.records == sum(len(rows) for rows in data.values())
+        by_name = {r["operator_name"]: r["operator_id"] for r in store.read("operator").rows}
+        sites = {r["site_code"]: r for r in store.read("site").rows}
+        assert all(sites[s["site_code"]]["operator"] == by_name[s["operator"]]
+                   for s in data["sites"])
+        assert store.count("owner") == 6 and store.count("assignment") == len(
+            data["assignments"])
+    finally:
+        store.close()
