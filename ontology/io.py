@@ -318,30 +318,39 @@ def _parse_jsonld(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
 
 
 def remote_contexts(document: object) -> list[str]:
-    """Every ``@context`` (or ``@import`` inside a context) given by reference, in order.
-
-    Iterative, so a deeply nested document cannot exhaust the stack.
+    """Every ``@context`` given by reference (a URL or ``file:`` path), in document order:
+    at the top, in nested objects, inside context lists, as ``@import`` and as the scoped
+    context of a term definition. Iterative, so deep nesting cannot exhaust the stack.
 
     >>> remote_contexts({"@context": ["https://schema.org/", {"@vocab": "http://ex.org/"}],
-    ...                  "a": {"@context": {"@import": "file:///etc/passwd"}}})
-    ['https://schema.org/', 'file:///etc/passwd']
+    ...                  "a": {"@context": {"@import": "file:///etc/passwd"}},
+    ...                  "b": {"@context": {"t": {"@id": "ex:t", "@context": "http://x/c"}}}})
+    ['https://schema.org/', 'file:///etc/passwd', 'http://x/c']
     """
     found: list[str] = []
-    stack: list[tuple[object, bool]] = [(document, False)]
+    # modes: "data" (the document), "ref" (a @context/@import value: a string is a
+    # reference), "definition" (a context object: its terms may carry scoped contexts)
+    stack: list[tuple[object, str]] = [(document, "data")]
     while stack:
-        node, in_context = stack.pop()
-        if isinstance(node, str):
-            if in_context:
+        node, mode = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, mode) for item in reversed(node))
+        elif isinstance(node, str):
+            if mode == "ref":
                 found.append(node)
-        elif isinstance(node, list):
-            stack.extend((item, in_context) for item in reversed(node))
         elif isinstance(node, dict):
+            if mode == "ref":
+                stack.append((node, "definition"))
+                continue
             items = list(node.items())
             for key, value in reversed(items):
-                if key == "@context" or (in_context and key == "@import"):
-                    stack.append((value, True))
-                elif not in_context:
-                    stack.append((value, False))
+                if key == "@context" or (mode == "definition" and key == "@import"):
+                    stack.append((value, "ref"))
+                elif mode == "data":
+                    stack.append((value, "data"))
+                elif isinstance(value, dict):  # a term definition; may hold "@context"
+                    stack.append(({k: v for k, v in value.items() if k == "@context"},
+                                  "definition"))
     return found
 
 

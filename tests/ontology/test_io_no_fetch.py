@@ -73,7 +73,7 @@ def test_the_canary_answers_when_asked(canary: _Canary) -> None:
     assert canary.requests == ["/ctx"]
 
 
-@pytest.mark.parametrize("shape", ["string", "list", "import", "nested"])
+@pytest.mark.parametrize("shape", ["string", "list", "import", "nested", "scoped"])
 def test_jsonld_remote_contexts_are_refused_and_never_fetched(canary: _Canary,
                                                               shape: str) -> None:
     url = canary.url + "/context.jsonld"
@@ -81,6 +81,7 @@ def test_jsonld_remote_contexts_are_refused_and_never_fetched(canary: _Canary,
         "string": url,
         "list": [url, {"owl": "http://www.w3.org/2002/07/owl#"}],
         "import": {"@import": url},
+        "scoped": {"ex": "http://ex.org/", "p": {"@id": "ex:p", "@context": url}},
     }.get(shape, {"ex": "http://ex.org/"})
     doc = _jsonld(context)
     if shape == "nested":
