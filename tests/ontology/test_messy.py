@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from domain.ontology_storage import apply_ontology, load_raw, plan_ontology
+from domain.raw_area import read_raw_sample, write_raw
+from domain.stores import open_store
 from flows.actions.builtin.data import CsvParseParams, csv_parse
 from ontology.compile import compile_schema
 from ontology.extract import extract
@@ -238,8 +241,6 @@ def test_the_raw_area_of_messy_sources_loads_into_a_real_store_without_rejects(
         tmp_path: Any) -> None:
     """The platform path: raw records → extraction → accepted tables → load_raw, on SQLite
     (references by name are looked up in the store, after their targets are loaded)."""
-    from flows.ontology_storage import apply_ontology, load_raw, plan_ontology, read_raw_sample
-    from flows.storage_binding import open_store, write_raw
 
     store = open_store((tmp_path / "project").as_uri())
     try:
