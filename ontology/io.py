@@ -246,23 +246,24 @@ def _xml_wellformed(text: str, what: str) -> list[ValidationIssue]:
     writes for namespaces, are fine; expat bounds their expansion)."""
     parser = xml.parsers.expat.ParserCreate()
     external: list[ValidationIssue] = []
+    form = what.split(" ")[0]  # "RDF/XML" or "OWL/XML"
 
-    def refuse(kind: str, name: str | None, system_id: str | None) -> None:
+    def refuse(what_refers: str, system_id: str) -> None:
         external.append(ValidationIssue(
             code="external_reference",
-            message=f"{what.split(' ')[0]}: {kind} {name or ''} refers to {system_id!r}; "
-                    "external entities and DTDs are not read (inline them)".replace("  ", " "),
+            message=f"{form}: {what_refers} refers to {system_id!r}; external entities and "
+                    "DTDs are not read (inline them)",
             line=parser.CurrentLineNumber, column=parser.CurrentColumnNumber + 1,
         ))
 
     def entity(name: str, _param: int, _value: str | None, _base: str | None,
                system_id: str | None, _public: str | None, _notation: str | None) -> None:
         if system_id is not None:
-            refuse("the entity", name, system_id)
+            refuse(f"the entity {name!r}", system_id)
 
     def doctype(name: str, system_id: str | None, _public: str | None, _internal: int) -> None:
         if system_id is not None:
-            refuse("the DTD of", name, system_id)
+            refuse(f"the DTD of {name!r}", system_id)
 
     parser.EntityDeclHandler = entity
     parser.StartDoctypeDeclHandler = doctype
