@@ -22,9 +22,10 @@ from typing import Any, Literal
 from domain.raw_area import raw_records, raw_sources
 from ontology.compile import SchemaMapping, compile_schema
 from ontology.model import OntologyClass, OntologyModel
-from ontology.rows import RejectedRow, map_records, row_mapper
+from ontology.rows import Lookup, RejectedRow, map_records, row_mapper
 from storage_plugins.base import StoragePlugin
 from storage_plugins.migrate import Change, SchemaChange
+from storage_plugins.query import Filter
 from storage_plugins.schema import Table, TabularSchema
 
 REPORT_LIMIT = 20
@@ -154,7 +155,8 @@ def load_raw(
     sources = raw_sources(store)
     for cls in _loadable(model, mapping, sources, tables):
         assert cls.source is not None  # _loadable keeps extracted classes only
-        mapper = row_mapper(mapping, cls.iri, unknown="ignore")
+        mapper = row_mapper(mapping, cls.iri, unknown="ignore",
+                            lookup=store_lookup(store, mapping))
         offset = 0
         for batch in raw_records(store, sources[cls.source]):
             mapped = mapper.map(batch)
@@ -187,14 +189,36 @@ def tables_to_load(
 def _loadable(
     model: OntologyModel, mapping: SchemaMapping, sources: dict[str, Table], tables: set[str]
 ) -> list[OntologyClass]:
-    return [
-        cls
-        for cls in model.classes
-        if cls.source is not None
-        and cls.column is None
-        and cls.source in sources
-        and mapping.class_mapping(cls.iri).table in tables
-    ]
+    matching = {d for p in model.object_properties if p.match_on for d in p.domain}
+    # classes that refer to others by a name or e-mail load after them (they look them up)
+    return sorted(
+        (
+            cls
+            for cls in model.classes
+            if cls.source is not None
+            and cls.column is None
+            and cls.source in sources
+            and mapping.class_mapping(cls.iri).table in tables
+        ),
+        key=lambda cls: cls.iri in matching,
+    )
+
+
+def store_lookup(store: StoragePlugin, mapping: SchemaMapping) -> Lookup:
+    """Finds stored rows by a unique attribute (a name, an e-mail) and returns their keys:
+    the row mapper's lookup for references that hold such an attribute instead of a key."""
+
+    def lookup(table: str, column: str, values: list[Any]) -> dict[Any, list[Any]]:
+        key = next(t for t in mapping.tabular.tables if t.name == table).primary_key
+        found: dict[Any, list[Any]] = {}
+        for start in range(0, len(values), 500):
+            page = store.read(table, where=[Filter(column, "in", values[start:start + 500])],
+                              columns=[column, *key])
+            for row in page.rows:
+                found[row[column]] = [row[c] for c in key]
+        return found
+
+    return lookup
 
 
 def _is_link(mapping: SchemaMapping, table: str) -> bool:
@@ -221,7 +245,8 @@ def write_class(
     """
     records = list(records)
     cm = mapping.class_mapping(class_ref)
-    mapped = map_records(mapping, cm.class_iri, records, unknown=unknown)
+    mapped = map_records(mapping, cm.class_iri, records, unknown=unknown,
+                         lookup=store_lookup(store, mapping))
     if mapped.rejected:
         raise ClassRowsRejected(cm.name, mapped.rejected, len(records))
     stored = set(store.tables())

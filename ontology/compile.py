@@ -32,6 +32,7 @@ Rules (the twin, model features and the row mapper all rely on them):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ontology.errors import CompileError
 from ontology.model import (
     DatatypeProperty,
+    DateOrder,
     ObjectProperty,
     OntologyClass,
     OntologyModel,
@@ -95,6 +97,14 @@ class FieldMapping(BaseModel):
     type: ColumnType | None = Field(default=None, description="Type of a 'column' value.")
     datatype: str | None = Field(default=None, description="XSD datatype IRI of the values.")
     target: str | None = Field(default=None, description="Target class IRI of references.")
+    date_order: DateOrder | None = Field(
+        default=None, description="How non-ISO day/month dates of the source are ordered."
+    )
+    match_on: str | None = Field(
+        default=None,
+        description="For references and links: IRI of the target's unique datatype property "
+        "that source values hold instead of its key (looked up when loading).",
+    )
 
 
 class ClassMapping(BaseModel):
@@ -196,7 +206,9 @@ class _KeySpec:
 
 def _key_spec(model: OntologyModel, cls: OntologyClass, notes: list[str],
               names: NameAllocator) -> _KeySpec | None:
-    """Key columns from the class's own owl:hasKey (datatype properties only), else None."""
+    """Key columns from the class's own owl:hasKey, else None. Key properties are datatype
+    properties, or references whose column holds the target's one-column key (a link table
+    keyed by its two foreign keys)."""
     if not cls.key:
         return None
     cols: list[str] = []
@@ -205,11 +217,19 @@ def _key_spec(model: OntologyModel, cls: OntologyClass, notes: list[str],
     lengths: list[int | None] = []
     for iri in cls.key:
         prop = model.element(iri)
-        if not isinstance(prop, DatatypeProperty):
+        if isinstance(prop, ObjectProperty):
+            ctype_or_none = _reference_key_type(model, prop, notes)
+            if ctype_or_none is None:
+                notes.append(f"{cls.name}: key property {prop.name} is a reference that cannot "
+                             "be a key column; a surrogate key is used")
+                return None
+            ctype = ctype_or_none
+        elif not isinstance(prop, DatatypeProperty):
             notes.append(f"{cls.name}: key property {local_name(iri)} is not a datatype "
                          "property; a surrogate key is used")
             return None
-        ctype = _datatype_column_type(prop, notes)
+        else:
+            ctype = _datatype_column_type(prop, notes)
         if ctype not in KEY_TYPES:
             notes.append(f"{cls.name}: key property {prop.name} has type {ctype.value}, which "
                          "cannot be a key; a surrogate key is used")
@@ -221,7 +241,173 @@ def _key_spec(model: OntologyModel, cls: OntologyClass, notes: list[str],
     return _KeySpec(cols, props, types, lengths)
 
 
+def _reference_key_type(model: OntologyModel, prop: ObjectProperty,
+                        notes: list[str]) -> ColumnType | None:
+    """The column type of a functional reference that is part of a key: the type of its
+    target's own single datatype key; None when it cannot be a key column."""
+    targets = effective_range(prop)
+    if not prop.functional or prop.match_on or len(targets) != 1 \
+            or targets[0] not in model.class_iris:
+        return None
+    target = model.get_class(targets[0])
+    if len(target.key) != 1 or [s for s in target.superclasses if s in model.class_iris]:
+        return None
+    key_prop = model.element(target.key[0])
+    if not isinstance(key_prop, DatatypeProperty):
+        return None
+    return _datatype_column_type(key_prop, notes)
+
+
 # --------------------------------------------------------------------------- compiler
+
+@dataclass
+class _Compilation:
+    """What the three passes of one `compile_schema` call share."""
+
+    model: OntologyModel
+    classes: list[OntologyClass]
+    notes: list[str]
+    prev_tables: dict[str, Table]
+    table_names: NameAllocator
+    table_of: dict[str, str]
+    allocators: dict[str, NameAllocator]
+    own_keys: dict[str, _KeySpec | None] = field(default_factory=dict)
+    keys: dict[str, _KeySpec] = field(default_factory=dict)
+    roots: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    mappings: dict[str, ClassMapping] = field(default_factory=dict)
+    link_specs: list[tuple[OntologyClass, ObjectProperty, OntologyClass]] = field(
+        default_factory=list
+    )
+
+
+def _start(model: OntologyModel, previous: TabularSchema | None) -> _Compilation:
+    """Table names for every class and a column-name allocator per table, seeded with the
+    previous schema so recompiling never renames an existing table or column."""
+    prev_tables = {t.name: t for t in (previous.tables if previous else [])}
+    table_names = NameAllocator.for_tables(previous) if previous else NameAllocator()
+    classes = list(model.classes)
+    table_of = {c.iri: table_names.assign(c.iri) for c in classes}
+    allocators: dict[str, NameAllocator] = {}
+    for c in classes:
+        prev = prev_tables.get(table_of[c.iri])
+        allocators[c.iri] = NameAllocator.for_columns(prev) if prev else NameAllocator()
+    return _Compilation(model=model, classes=classes, notes=[], prev_tables=prev_tables,
+                        table_names=table_names, table_of=table_of, allocators=allocators)
+
+
+def _assign_keys(run: _Compilation) -> None:
+    """Pass 1: the key of every table, shared by each class hierarchy (its root's key, else
+    the surrogate)."""
+    for c in run.classes:
+        run.own_keys[c.iri] = _key_spec(run.model, c, run.notes, NameAllocator())
+    for c in run.classes:
+        root = _roots(run.model, c.iri)[0]
+        run.roots[c.iri] = root
+        spec = run.own_keys.get(root)
+        names = run.allocators[c.iri]
+        if spec is None:
+            names.reserve(SURROGATE)
+            run.keys[c.iri] = _KeySpec([SURROGATE], [None], [ColumnType.STRING],
+                                       [SURROGATE_LENGTH])
+        else:
+            cols = [names.assign(p) if p else SURROGATE for p in spec.props]
+            run.keys[c.iri] = _KeySpec(cols, list(spec.props), list(spec.types),
+                                       list(spec.lengths))
+        if run.own_keys.get(c.iri) is not None and root != c.iri:
+            run.notes.append(f"{c.name}: its own key is kept as an index; the table uses the "
+                             f"key of {local_name(root)}")
+
+
+def _build_entity_tables(run: _Compilation) -> None:
+    """Pass 2: one table per class with its key, columns, foreign keys and indexes;
+    non-functional object properties are set aside for pass 3."""
+    props_by_class: dict[str, list[Property]] = {c.iri: [] for c in run.classes}
+    for prop in run.model.properties:
+        domain = [d for d in effective_domain(prop) if d in props_by_class]
+        if not domain:
+            run.notes.append(f"{prop.name}: no domain class in the ontology; not stored")
+        for d in domain:
+            props_by_class[d].append(prop)
+    for c in run.classes:
+        _build_entity_table(run, c, props_by_class[c.iri])
+
+
+def _build_entity_table(run: _Compilation, c: OntologyClass, props: list[Property]) -> None:
+    key = run.keys[c.iri]
+    names = run.allocators[c.iri]
+    columns = [
+        Column(name=col, type=t, nullable=False, max_length=length, source=p)
+        for col, t, length, p in zip(key.columns, key.types, key.lengths, key.props,
+                                     strict=True)
+    ]
+    fks: list[ForeignKey] = []
+    fields: list[FieldMapping] = []
+    for prop in props:
+        mapped = _map_property(run.model, c, prop, names, columns, fks, run.keys, run.table_of,
+                               key, run.notes, run.link_specs)
+        if mapped is not None:
+            fields.append(mapped)
+    supers = [s for s in c.superclasses if s in run.table_of and s != c.iri]
+    for s in supers:
+        if run.keys[s].types == key.types:
+            fks.append(ForeignKey(columns=list(key.columns), references=run.table_of[s],
+                                  ref_columns=list(run.keys[s].columns),
+                                  description=f"{c.name} is a {local_name(s)}"))
+        else:
+            run.notes.append(f"{c.name}: its key differs from superclass {local_name(s)}'s; "
+                             "no foreign key to it")
+    indexes = []
+    own = run.own_keys.get(c.iri)
+    own_props: list[str] = []
+    if own is not None and run.roots[c.iri] != c.iri:
+        own_props = [p for p in own.props if p]
+        by_source = {col.source: col.name for col in columns}
+        own_cols = [by_source[p] for p in own_props if p in by_source]
+        if own_cols and own_cols != key.columns:
+            indexes.append(Index(columns=own_cols))
+    try:
+        run.tables[c.iri] = Table(
+            name=run.table_of[c.iri], columns=columns, primary_key=list(key.columns),
+            foreign_keys=fks, indexes=indexes, source=c.iri,
+            description=c.comment or c.label,
+        )
+    except ValueError as exc:
+        raise CompileError(f"class {c.name}: {exc}") from exc
+    run.mappings[c.iri] = ClassMapping(
+        class_iri=c.iri, name=c.name, table=run.table_of[c.iri], root=run.roots[c.iri],
+        key_columns=list(key.columns), key_properties=list(key.props),
+        key_types=list(key.types), own_key=own_props, superclasses=supers, fields=fields,
+    )
+
+
+def _build_link_tables(run: _Compilation) -> list[Table]:
+    """Pass 3: link tables (named <class table>_<property>; kept from the previous schema)."""
+    previous_links = {t.source: t.name for t in run.prev_tables.values()
+                      if t.kind == "link" and t.source}
+    link_tables: list[Table] = []
+    for c, prop, target in run.link_specs:
+        multi = len([d for d in effective_domain(prop) if d in run.table_of]) > 1
+        source_key = f"{prop.iri}@{c.iri}" if multi else prop.iri
+        name = previous_links.get(source_key) or run.table_names.assign(
+            join_identifiers(run.table_of[c.iri], to_identifier(prop.iri)))
+        left, right = run.tables[c.iri], run.tables[target.iri]
+        try:
+            link = link_table(name, left, right, source=prop.iri,
+                              description=f"{c.name}.{prop.name} → {target.name}")
+        except (SchemaError, ValueError) as exc:
+            raise CompileError(f"link table for {prop.name}: {exc}") from exc
+        link_tables.append(link)
+        n_left = len(left.primary_key)
+        mapped = FieldMapping(
+            property=prop.iri, names=_names(prop), kind="link", table=name,
+            columns=link.column_names[n_left:], owner_columns=link.column_names[:n_left],
+            target=target.iri, match_on=prop.match_on,
+        )
+        cm = run.mappings[c.iri]
+        run.mappings[c.iri] = cm.model_copy(update={"fields": [*cm.fields, mapped]})
+    return link_tables
+
 
 def compile_schema(
     model: OntologyModel,
@@ -241,131 +427,21 @@ def compile_schema(
     >>> s.table("order").column_names, s.table("order").foreign_keys[0].references
     (['no', 'customer_id'], 'customer')
     """
-    notes: list[str] = []
-    prev_tables = {t.name: t for t in (previous.tables if previous else [])}
-    table_names = NameAllocator.for_tables(previous) if previous else NameAllocator()
-    classes = list(model.classes)
-    table_of: dict[str, str] = {c.iri: table_names.assign(c.iri) for c in classes}
-    allocators: dict[str, NameAllocator] = {}
-    for c in classes:
-        prev = prev_tables.get(table_of[c.iri])
-        allocators[c.iri] = NameAllocator.for_columns(prev) if prev else NameAllocator()
-
-    # pass 1: keys (shared by each hierarchy)
-    own_keys: dict[str, _KeySpec | None] = {}
-    for c in classes:
-        own_keys[c.iri] = _key_spec(model, c, notes, NameAllocator())
-    keys: dict[str, _KeySpec] = {}
-    roots: dict[str, str] = {}
-    for c in classes:
-        root = _roots(model, c.iri)[0]
-        roots[c.iri] = root
-        spec = own_keys.get(root)
-        names = allocators[c.iri]
-        if spec is None:
-            names.reserve(SURROGATE)
-            keys[c.iri] = _KeySpec([SURROGATE], [None], [ColumnType.STRING], [SURROGATE_LENGTH])
-        else:
-            cols = [names.assign(p) if p else SURROGATE for p in spec.props]
-            keys[c.iri] = _KeySpec(cols, list(spec.props), list(spec.types), list(spec.lengths))
-        if own_keys.get(c.iri) is not None and root != c.iri:
-            notes.append(f"{c.name}: its own key is kept as an index; the table uses the key "
-                         f"of {local_name(root)}")
-
-    # pass 2: entity tables
-    tables: dict[str, Table] = {}
-    mappings: dict[str, ClassMapping] = {}
-    link_specs: list[tuple[OntologyClass, ObjectProperty, OntologyClass]] = []
-    props_by_class: dict[str, list[Property]] = {c.iri: [] for c in classes}
-    for prop in model.properties:
-        domain = [d for d in effective_domain(prop) if d in props_by_class]
-        if not domain:
-            notes.append(f"{prop.name}: no domain class in the ontology; not stored")
-        for d in domain:
-            props_by_class[d].append(prop)
-    for c in classes:
-        key = keys[c.iri]
-        names = allocators[c.iri]
-        columns = [
-            Column(name=col, type=t, nullable=False, max_length=length, source=p)
-            for col, t, length, p in zip(key.columns, key.types, key.lengths, key.props,
-                                         strict=True)
-        ]
-        fks: list[ForeignKey] = []
-        fields: list[FieldMapping] = []
-        for prop in props_by_class[c.iri]:
-            field = _map_property(model, c, prop, names, columns, fks, keys, table_of,
-                                  key, notes, link_specs)
-            if field is not None:
-                fields.append(field)
-        supers = [s for s in c.superclasses if s in table_of and s != c.iri]
-        for s in supers:
-            if keys[s].types == key.types:
-                fks.append(ForeignKey(columns=list(key.columns), references=table_of[s],
-                                      ref_columns=list(keys[s].columns),
-                                      description=f"{c.name} is a {local_name(s)}"))
-            else:
-                notes.append(f"{c.name}: its key differs from superclass {local_name(s)}'s; "
-                             "no foreign key to it")
-        indexes = []
-        own = own_keys.get(c.iri)
-        own_props: list[str] = []
-        if own is not None and roots[c.iri] != c.iri:
-            own_props = [p for p in own.props if p]
-            by_source = {col.source: col.name for col in columns}
-            own_cols = [by_source[p] for p in own_props if p in by_source]
-            if own_cols and own_cols != key.columns:
-                indexes.append(Index(columns=own_cols))
-        try:
-            tables[c.iri] = Table(
-                name=table_of[c.iri], columns=columns, primary_key=list(key.columns),
-                foreign_keys=fks, indexes=indexes, source=c.iri,
-                description=c.comment or c.label,
-            )
-        except ValueError as exc:
-            raise CompileError(f"class {c.name}: {exc}") from exc
-        mappings[c.iri] = ClassMapping(
-            class_iri=c.iri, name=c.name, table=table_of[c.iri], root=roots[c.iri],
-            key_columns=list(key.columns), key_properties=list(key.props),
-            key_types=list(key.types), own_key=own_props, superclasses=supers, fields=fields,
-        )
-
-    # pass 3: link tables (named <class table>_<property>; kept from the previous schema)
-    previous_links = {t.source: t.name for t in prev_tables.values()
-                      if t.kind == "link" and t.source}
-    link_tables: list[Table] = []
-    for c, prop, target in link_specs:
-        multi = len([d for d in effective_domain(prop) if d in table_of]) > 1
-        source_key = f"{prop.iri}@{c.iri}" if multi else prop.iri
-        name = previous_links.get(source_key) or table_names.assign(
-            join_identifiers(table_of[c.iri], to_identifier(prop.iri)))
-        left, right = tables[c.iri], tables[target.iri]
-        try:
-            link = link_table(name, left, right, source=prop.iri,
-                              description=f"{c.name}.{prop.name} → {target.name}")
-        except (SchemaError, ValueError) as exc:
-            raise CompileError(f"link table for {prop.name}: {exc}") from exc
-        link_tables.append(link)
-        n_left = len(left.primary_key)
-        field = FieldMapping(
-            property=prop.iri, names=_names(prop), kind="link", table=name,
-            columns=link.column_names[n_left:], owner_columns=link.column_names[:n_left],
-            target=target.iri,
-        )
-        cm = mappings[c.iri]
-        mappings[c.iri] = cm.model_copy(update={"fields": [*cm.fields, field]})
-
+    run = _start(model, previous)
+    _assign_keys(run)
+    _build_entity_tables(run)
+    link_tables = _build_link_tables(run)
     try:
         schema = TabularSchema(
-            tables=[tables[c.iri] for c in classes] + link_tables,
+            tables=[run.tables[c.iri] for c in run.classes] + link_tables,
             source=model.iri, description=model.label,
         )
     except ValueError as exc:
         raise CompileError(str(exc)) from exc
     base = instance_base or (model.namespace.rstrip("#/") + "/data/")
     return SchemaMapping(
-        tabular=schema, classes=[mappings[c.iri] for c in classes], instance_base=base,
-        notes=notes,
+        tabular=schema, classes=[run.mappings[c.iri] for c in run.classes], instance_base=base,
+        notes=run.notes,
     )
 
 
@@ -402,7 +478,7 @@ def _map_property(
                                   description=prop.comment))
         return FieldMapping(property=prop.iri, names=_names(prop), kind="column",
                             table=table_of[cls.iri], columns=[col], type=ctype,
-                            datatype=prop.range)
+                            datatype=prop.range, date_order=prop.date_order)
     targets = [r for r in effective_range(prop) if r in table_of]
     if len(targets) != 1 or len(effective_range(prop)) != 1:
         col = names.assign(prop.iri)
@@ -420,6 +496,12 @@ def _map_property(
         link_specs.append((cls, prop, target))
         return None
     tkey = keys[target.iri]
+    if prop.iri in key.props and len(tkey.columns) == 1:  # the reference is a key column
+        col = key.columns[key.props.index(prop.iri)]
+        fks.append(ForeignKey(columns=[col], references=table_of[target.iri],
+                              ref_columns=list(tkey.columns), source=prop.iri))
+        return FieldMapping(property=prop.iri, names=_names(prop), kind="reference",
+                            table=table_of[cls.iri], columns=[col], target=target.iri)
     base = names.assign(prop.iri)
     if len(tkey.columns) == 1:
         fk_cols = [base]
@@ -435,7 +517,8 @@ def _map_property(
     fks.append(ForeignKey(columns=fk_cols, references=table_of[target.iri],
                           ref_columns=list(tkey.columns), source=prop.iri))
     return FieldMapping(property=prop.iri, names=_names(prop), kind="reference",
-                        table=table_of[cls.iri], columns=fk_cols, target=target.iri)
+                        table=table_of[cls.iri], columns=fk_cols, target=target.iri,
+                        match_on=prop.match_on)
 
 
 def tables_for(mapping: SchemaMapping, classes: Sequence[str]) -> list[str]:

@@ -435,7 +435,8 @@ def update_property(model: OntologyModel, ref: str, patch: PropertyPatch) -> Ont
     """Change a property's label, comment, domain, range, functional flag or kind."""
     prop = model.get_property(ref)
     fields = patch.model_fields_set
-    data = prop.model_dump(exclude={"kind", "range", "range_includes"})
+    data = prop.model_dump(exclude={"kind", "range", "range_includes", "unit", "date_order",
+                                    "match_on"})  # kind-specific: set below
     data["edited"] = True
     for field in ("label", "comment", "functional"):
         if field in fields and (field != "functional" or patch.functional is not None):
@@ -453,6 +454,10 @@ def update_property(model: OntologyModel, ref: str, patch: PropertyPatch) -> Ont
             data["range"] = prop.range
         else:
             data["range"] = datatype_iri("xsd:string")
+        if isinstance(prop, DatatypeProperty):
+            data["unit"] = prop.unit
+            if data["range"] == prop.range:
+                data["date_order"] = prop.date_order
         new: Property = DatatypeProperty(**data)
     else:
         if "range" in fields and patch.range is not None:
@@ -461,6 +466,7 @@ def update_property(model: OntologyModel, ref: str, patch: PropertyPatch) -> Ont
         elif isinstance(prop, ObjectProperty):
             data["range"] = prop.range
             data["range_includes"] = prop.range_includes
+            data["match_on"] = prop.match_on  # same target: still matched the same way
         else:
             raise InvalidEdit("turning a datatype property into an object property needs a range")
         if not data["range"] and not data.get("range_includes"):

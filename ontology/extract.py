@@ -37,6 +37,7 @@ from ontology.model import (
     RDF,
     XSD,
     DatatypeProperty,
+    DateOrder,
     ObjectProperty,
     OntologyClass,
     OntologyModel,
@@ -48,6 +49,7 @@ from ontology.profile import (
     profile_sources,
     property_name,
     singular,
+    split_unit,
     tokens,
 )
 
@@ -113,6 +115,7 @@ class _TypeGuess:
     xsd: str
     confidence: float
     evidence: str
+    date_order: DateOrder | None = None
 
 
 def _fmt_kinds(col: ColumnProfile) -> str:
@@ -156,7 +159,35 @@ def infer_type(col: ColumnProfile, rows: int, tolerance: float = 0.0) -> _TypeGu
     evidence = f"{n} of {rows} values present; {_fmt_kinds(col)}{text}"
     if coverage < 1.0:
         evidence += f"; {round((1 - coverage) * n)} value(s) do not fit {chosen}"
-    return _TypeGuess(XSD + chosen, round(max(0.05, min(conf, 0.99)), 3), evidence)
+    order = None
+    if chosen in ("date", "dateTime"):
+        chosen, order, conf, evidence = _date_order(col, chosen, conf, evidence)
+    elif chosen == "boolean" and col.boolean_words:
+        words = "/".join(sorted(col.boolean_words))
+        evidence += f"; written as {words}"
+    return _TypeGuess(XSD + chosen, round(max(0.05, min(conf, 0.99)), 3), evidence, order)
+
+
+def _date_order(col: ColumnProfile, chosen: str, conf: float,
+                evidence: str) -> tuple[str, DateOrder | None, float, str]:
+    """How day/month dates of a date column are ordered (DMY, MDY), from the values that
+    show it (a part above 12); a column where both orders occur cannot be read one way and
+    stays text; a column where no value shows it is read day first at low confidence."""
+    orders = col.date_orders
+    dmy, mdy, either = orders["DMY"], orders["MDY"], orders["either"]
+    if not (dmy or mdy or either):
+        return chosen, None, conf, evidence
+    formats = f"{orders['ISO']} ISO, {dmy + mdy + either} day/month"
+    if dmy and mdy:
+        return ("string", None, 0.5, evidence + f"; dates written day first ({dmy}) and "
+                f"month first ({mdy}) both occur, so they cannot be read one way: kept as text")
+    if dmy or mdy:
+        order: DateOrder = "DMY" if dmy else "MDY"
+        return chosen, order, conf, evidence + (
+            f"; formats: {formats}; {dmy or mdy} value(s) show the order {order}")
+    return chosen, "DMY", min(conf, 0.6), evidence + (
+        f"; formats: {formats}; the day/month order of {either} value(s) cannot be told "
+        "(both parts ≤ 12): assumed day first (DMY), check it")
 
 
 # --------------------------------------------------------------------------- keys
@@ -219,9 +250,50 @@ def infer_key(tp: TypeProfile, types: Mapping[str, str]) -> _Key | None:
         if others:
             evidence += f"; other unique columns: {', '.join(others[:5])}"
         return _Key([best.name], round(min(conf, 0.99), 3), evidence)
-    if tp.parent is not None or tp.rows < 4:
+    if tp.parent is not None:
+        return _shared_object_key(tp, types, size)
+    if tp.rows < 4:
         return None
     return _composite_key(tp, types, size)
+
+
+def _shared_object_key(tp: TypeProfile, types: Mapping[str, str], size: float) -> _Key | None:
+    """The key of nested objects that many records share (an operator inside each site).
+
+    The nested records are deduplicated; a never-missing column whose name says it
+    identifies something (``operator_id``, ``code``, ``name``, ``email``) and that is unique
+    among the distinct objects identifies them, so each is stored once and the records
+    refer to it. Objects that are not shared (or a column that is not unique among them)
+    get no key: they stay parts of their parent.
+    """
+    rows = tp.key_rows
+    objects = {tuple(sorted(r.items())) for r in rows}
+    if len(rows) < 4 or len(objects) < 2 or len(objects) > len(rows) / 2:
+        return None
+    distinct = [dict(o) for o in objects]
+    ranked = sorted(tp.columns.values(),
+                    key=lambda c: (-_shared_name_score(c.name, tp.name), c.order))
+    for col in ranked:
+        name_score = _shared_name_score(col.name, tp.name)
+        if name_score < 0.3:
+            break
+        if types.get(col.name) not in _KEY_TYPES or col.present != tp.rows:
+            continue
+        values = [o.get(col.name) for o in distinct]
+        if None in values or len(set(values)) != len(values):
+            continue
+        conf = 0.5 + 0.2 * size + 0.25 * min(1.0, name_score)
+        return _Key([col.name], round(min(conf, 0.95), 3), (
+            f"{tp.rows} nested records are {len(objects)} distinct objects shared by several "
+            f"records; {col.name} is never missing and unique among them"))
+    return None
+
+
+def _shared_name_score(col: str, cls: str) -> float:
+    toks = tokens(col)
+    if toks and toks[-1] in {"name", "title"}:
+        return 0.3
+    return _key_name_score(col, cls)
 
 
 def _composite_key(tp: TypeProfile, types: Mapping[str, str], size: float) -> _Key | None:
@@ -270,6 +342,8 @@ def reference_name_score(column: str, target_class: str, target_key: str) -> flo
         return 0.9
     if base == ctoks:
         return 1.0 if had_suffix else 0.85
+    if [singular(t) for t in toks] == ctoks + [singular(t) for t in ktoks]:
+        return 0.95  # class name + key name: vehicle_plate → Vehicle.plate
     if len(base) > len(ctoks) and base[-len(ctoks):] == ctoks:
         return 0.75
     joined, cjoined = "".join(base), "".join(ctoks)
@@ -300,6 +374,7 @@ class _Reference:
     functional: bool
     confidence: float
     evidence: str
+    match_on: str | None = None  # a unique non-key column of the target the values hold
 
 
 def find_reference(
@@ -311,6 +386,7 @@ def find_reference(
     profiles: Mapping[str, TypeProfile],
     own_key: bool,
     min_inclusion: float,
+    alternate_keys: Mapping[str, list[ColumnProfile]] | None = None,
 ) -> _Reference | None:
     """The class whose single-column key contains (nearly) all `values`, if credible.
 
@@ -321,43 +397,56 @@ def find_reference(
     """
     if not values:
         return None
-    found: list[tuple[float, float, float, str, str]] = []
+    alternate_keys = alternate_keys or {}
+    found: list[tuple[float, float, float, str, str, bool]] = []
     for target_name, key in keys.items():
         if len(key.columns) != 1:
             continue
         target = profiles[target_name]
         key_col = target.columns[key.columns[0]]
-        if target_name == tp.name and key_col.name == col.name:
-            continue
-        name = reference_name_score(col.name, target_name, key_col.name)
-        if own_key and name < 0.7:
-            continue
-        hits = sum(1 for v in values if v in key_col.distinct)
-        ratio = hits / len(values)
-        if target.truncated and ratio < min_inclusion and name >= 0.7 and ratio >= 0.2:
-            ratio = min_inclusion  # the target was sampled; its other keys are unseen
-        value = _value_score(values, target, key_col)
-        accepted = (ratio >= min_inclusion and (name >= 0.6 or value >= 0.7)) or (
-            ratio >= 0.9 and name >= 0.7
-        )
-        if not accepted:
-            continue
-        combined = 1 - (1 - name) * (1 - value)
-        conf = ratio * (0.5 + 0.5 * combined)
-        found.append((conf, name, value, target_name, key_col.name))
+        candidates = [(key_col, True)] + [
+            (c, False) for c in alternate_keys.get(target_name, []) if c is not key_col]
+        for target_col, is_key in candidates:
+            if target_name == tp.name and target_col.name == col.name:
+                continue
+            name = reference_name_score(col.name, target_name, key_col.name)
+            if own_key and name < 0.7:
+                continue
+            hits = sum(1 for v in values if v in target_col.distinct)
+            ratio = hits / len(values)
+            if is_key and target.truncated and ratio < min_inclusion and name >= 0.7 \
+                    and ratio >= 0.2:
+                ratio = min_inclusion  # the target was sampled; its other keys are unseen
+            value = _value_score(values, target, target_col)
+            if is_key:
+                accepted = (ratio >= min_inclusion and (name >= 0.6 or value >= 0.7)) or (
+                    ratio >= 0.9 and name >= 0.7
+                )
+            else:  # a name or e-mail instead of the id: values must say it on their own
+                accepted = ratio >= min_inclusion and value >= 0.7 and len(values) >= 3
+            if not accepted:
+                continue
+            combined = 1 - (1 - name) * (1 - value)
+            conf = ratio * (0.5 + 0.5 * combined) - (0 if is_key else 0.05)
+            found.append((conf, name, value, target_name, target_col.name, is_key))
     if not found:
         return None
-    found.sort(key=lambda f: (-f[0], -f[1], len(profiles[f[3]].columns[f[4]].distinct)))
-    conf, name, value, target_name, key_name = found[0]
+    found.sort(key=lambda f: (-f[0], -f[1], not f[5],
+                              len(profiles[f[3]].columns[f[4]].distinct)))
+    conf, name, value, target_name, target_col_name, is_key = found[0]
+    what = "keys" if is_key else "unique values (not the key)"
     evidence = (
         f"{len(values)} distinct value(s) of {tp.field_path(col.name)} occur among the "
-        f"{len(profiles[target_name].columns[key_name].distinct)} keys "
-        f"{target_name}.{key_name}; name evidence {name:.2f}, value evidence {value:.2f}"
+        f"{len(profiles[target_name].columns[target_col_name].distinct)} {what} "
+        f"{target_name}.{target_col_name}; name evidence {name:.2f}, value evidence {value:.2f}"
     )
+    if not is_key:
+        evidence += f"; records are matched to {target_name} by {target_col_name}"
     if len(found) > 1 and found[1][0] >= conf - 0.05:
         conf -= 0.15
         evidence += f"; also fits {found[1][3]}.{found[1][4]}"
-    return _Reference(target_name, functional, round(max(0.05, min(conf, 0.99)), 3), evidence)
+    return _Reference(target_name, functional, round(max(0.05, min(conf, 0.99)), 3), evidence,
+                      None if is_key else target_col_name)
 
 
 # --------------------------------------------------------------------------- model
@@ -366,35 +455,11 @@ def _namespace(base_iri: str) -> str:
     return base_iri if base_iri.endswith(("#", "/")) else base_iri + "#"
 
 
-def extract(
-    sources: Mapping[str, Iterable[Mapping[str, Any]]],
-    *,
-    base_iri: str = DEFAULT_BASE,
-    options: ExtractOptions | None = None,
-) -> ExtractionResult:
-    """Infer classes, typed attributes, keys and relationships from `sources`.
-
-    >>> r = extract({"customers": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bo"}],
-    ...              "orders": [{"no": "A1", "customer_id": 2, "total": "9.50"},
-    ...                         {"no": "A2", "customer_id": 1, "total": "12"}]},
-    ...             base_iri="http://ex.org/shop#")
-    >>> [(p.name, p.range[0].split("#")[1]) for p in r.model.object_properties]
-    [('customer_id', 'Customer')]
-    >>> r.model.get_property("Order/total").range
-    'http://www.w3.org/2001/XMLSchema#decimal'
-    """
-    started = timer.monotonic()
-    opts = options or ExtractOptions()
-    profiles = profile_sources(sources, opts)
-    ns = _namespace(base_iri)
-    class_iri = {name: ns + name for name in profiles}
-
-    # 1. attribute types and property IRIs
-    types: dict[str, dict[str, str]] = {}
-    guesses: dict[tuple[str, str], _TypeGuess] = {}
+def _property_iris(profiles: Mapping[str, TypeProfile],
+                   class_iri: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """A unique property IRI per (class, column): ``<class IRI>/<clean column name>``."""
     prop_iris: dict[tuple[str, str], str] = {}
     for tp in profiles.values():
-        types[tp.name] = {}
         used: set[str] = set()
         for col in tp.columns.values():
             local = property_name(col.name)
@@ -403,20 +468,41 @@ def extract(
                 candidate, n = f"{local}_{n}", n + 1
             used.add(candidate)
             prop_iris[(tp.name, col.name)] = f"{class_iri[tp.name]}/{candidate}"
-            if col.child is None and not col.kinds.get("list") and not col.kinds.get("object"):
-                guess = infer_type(col, tp.rows, opts.type_tolerance)
-                guesses[(tp.name, col.name)] = guess
-                types[tp.name][col.name] = guess.xsd[len(XSD):]
+    return prop_iris
 
-    # 2. keys
+
+def _infer_types(profiles: Mapping[str, TypeProfile],
+                 opts: ExtractOptions) -> dict[tuple[str, str], _TypeGuess]:
+    """Step 1: the XSD type of every scalar column (nested objects and lists have none)."""
+    guesses: dict[tuple[str, str], _TypeGuess] = {}
+    for tp in profiles.values():
+        for col in tp.columns.values():
+            if col.child is None and not col.kinds.get("list") and not col.kinds.get("object"):
+                guesses[(tp.name, col.name)] = infer_type(col, tp.rows, opts.type_tolerance)
+    return guesses
+
+
+def _infer_keys(profiles: Mapping[str, TypeProfile],
+                types: Mapping[str, Mapping[str, str]]) -> dict[str, _Key]:
+    """Step 2: the key of every record type that has one."""
     keys: dict[str, _Key] = {}
     for tp in profiles.values():
         key = infer_key(tp, types[tp.name])
         if key is not None:
             keys[tp.name] = key
+    return keys
 
-    # 3. relationships by value inclusion
+
+def _find_references(profiles: Mapping[str, TypeProfile],
+                     types: Mapping[str, Mapping[str, str]], keys: Mapping[str, _Key],
+                     opts: ExtractOptions) -> dict[tuple[str, str], _Reference]:
+    """Step 3: relationships by value inclusion (scalar columns and lists of scalars)."""
     references: dict[tuple[str, str], _Reference] = {}
+    alternates = {
+        tp.name: [c for c in _unique_columns(tp, types[tp.name])
+                  if types[tp.name].get(c.name) == "string"]
+        for tp in profiles.values() if tp.name in keys and tp.parent is None
+    }
     for tp in profiles.values():
         own = set(keys[tp.name].columns) if tp.name in keys else set()
         for col in tp.columns.values():
@@ -432,12 +518,24 @@ def extract(
             else:
                 continue
             ref = find_reference(tp, col, values, functional, keys, profiles,
-                                 col.name in own, opts.min_inclusion)
+                                 col.name in own, opts.min_inclusion, alternates)
             if ref is not None:
                 references[(tp.name, col.name)] = ref
+    return references
 
-    # 4. build the model
-    classes, dps, ops = [], [], []
+
+def _build_elements(
+    profiles: Mapping[str, TypeProfile],
+    class_iri: Mapping[str, str],
+    prop_iris: Mapping[tuple[str, str], str],
+    guesses: Mapping[tuple[str, str], _TypeGuess],
+    keys: Mapping[str, _Key],
+    references: Mapping[tuple[str, str], _Reference],
+) -> tuple[list[OntologyClass], list[DatatypeProperty], list[ObjectProperty]]:
+    """Step 4: classes, datatype properties and object properties with their provenance."""
+    classes: list[OntologyClass] = []
+    dps: list[DatatypeProperty] = []
+    ops: list[ObjectProperty] = []
     for tp in profiles.values():
         key = keys.get(tp.name)
         nested = tp.path is not None
@@ -473,12 +571,16 @@ def extract(
                 ops.append(ObjectProperty(
                     **common, range=[class_iri[ref.target]], functional=ref.functional,
                     confidence=ref.confidence, evidence=ref.evidence,
+                    match_on=prop_iris[(ref.target, ref.match_on)] if ref.match_on else None,
                 ))
             elif (tp.name, col.name) in guesses:
                 guess = guesses[(tp.name, col.name)]
+                _, unit = split_unit(col.name)
+                evidence = guess.evidence + (f"; unit {unit} from the header" if unit else "")
                 dps.append(DatatypeProperty(
                     **common, range=guess.xsd, functional=True,
-                    confidence=guess.confidence, evidence=guess.evidence,
+                    confidence=guess.confidence, evidence=evidence, unit=unit,
+                    date_order=guess.date_order,
                 ))
             else:
                 what = ", ".join(f"{k}:{n}" for k, n in col.kinds.most_common())
@@ -486,6 +588,40 @@ def extract(
                     **common, range=RDF + "JSON", functional=True, confidence=0.8,
                     evidence=f"nested values kept as JSON ({what})",
                 ))
+    return classes, dps, ops
+
+
+def extract(
+    sources: Mapping[str, Iterable[Mapping[str, Any]]],
+    *,
+    base_iri: str = DEFAULT_BASE,
+    options: ExtractOptions | None = None,
+) -> ExtractionResult:
+    """Infer classes, typed attributes, keys and relationships from `sources`.
+
+    >>> r = extract({"customers": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bo"}],
+    ...              "orders": [{"no": "A1", "customer_id": 2, "total": "9.50"},
+    ...                         {"no": "A2", "customer_id": 1, "total": "12"}]},
+    ...             base_iri="http://ex.org/shop#")
+    >>> [(p.name, p.range[0].split("#")[1]) for p in r.model.object_properties]
+    [('customer_id', 'Customer')]
+    >>> r.model.get_property("Order/total").range
+    'http://www.w3.org/2001/XMLSchema#decimal'
+    """
+    started = timer.monotonic()
+    opts = options or ExtractOptions()
+    profiles = profile_sources(sources, opts)
+    ns = _namespace(base_iri)
+    class_iri = {name: ns + name for name in profiles}
+    prop_iris = _property_iris(profiles, class_iri)
+    guesses = _infer_types(profiles, opts)
+    types: dict[str, dict[str, str]] = {name: {} for name in profiles}
+    for (type_name, column), guess in guesses.items():
+        types[type_name][column] = guess.xsd[len(XSD):]
+    keys = _infer_keys(profiles, types)
+    references = _find_references(profiles, types, keys, opts)
+    classes, dps, ops = _build_elements(profiles, class_iri, prop_iris, guesses, keys,
+                                        references)
     model = OntologyModel(
         iri=ns.rstrip("#"),
         prefixes={"": ns},

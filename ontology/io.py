@@ -18,7 +18,6 @@ Export: ``turtle`` and ``xml`` (RDF/XML), plus ``nt`` and ``json-ld``.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
@@ -27,7 +26,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from rdflib import Graph
+from rdflib import BNode, Graph, URIRef
+from rdflib import Literal as RdfLiteral
+from rdflib.namespace import OWL as OWL_NS
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from ontology.model import OntologyModel
@@ -47,6 +48,7 @@ _ALIASES: dict[str, Format] = {
     "application/owl+xml": "owl-xml",
 }
 MAX_ERRORS = 50
+_OWLXML_BASE = "http://mimir-aip.dev/owlxml-import/"
 _DIRECTIVE = re.compile(r"(?im)^[ \t]*(@prefix|@base|prefix|base)\b[^\n]*")
 
 
@@ -239,16 +241,41 @@ def _parse_nt(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
 
 
 def _xml_wellformed(text: str, what: str) -> list[ValidationIssue]:
+    """Well-formedness, and no external entities or DTDs: an uploaded document must never
+    make the server read a local file or fetch a URL (internal entities, which Protégé
+    writes for namespaces, are fine; expat bounds their expansion)."""
     parser = xml.parsers.expat.ParserCreate()
+    external: list[ValidationIssue] = []
+    form = what.split(" ")[0]  # "RDF/XML" or "OWL/XML"
+
+    def refuse(what_refers: str, system_id: str) -> None:
+        external.append(ValidationIssue(
+            code="external_reference",
+            message=f"{form}: {what_refers} refers to {system_id!r}; external entities and "
+                    "DTDs are not read (inline them)",
+            line=parser.CurrentLineNumber, column=parser.CurrentColumnNumber + 1,
+        ))
+
+    def entity(name: str, _param: int, _value: str | None, _base: str | None,
+               system_id: str | None, _public: str | None, _notation: str | None) -> None:
+        if system_id is not None:
+            refuse(f"the entity {name!r}", system_id)
+
+    def doctype(name: str, system_id: str | None, _public: str | None, _internal: int) -> None:
+        if system_id is not None:
+            refuse(f"the DTD of {name!r}", system_id)
+
+    parser.EntityDeclHandler = entity
+    parser.StartDoctypeDeclHandler = doctype
     try:
         parser.Parse(text.encode("utf-8"), True)
     except xml.parsers.expat.ExpatError as exc:
-        return [ValidationIssue(
+        return external or [ValidationIssue(
             code="parse_error",
             message=f"{what}: {xml.parsers.expat.ErrorString(exc.code)}",
             line=exc.lineno, column=exc.offset + 1,
         )]
-    return []
+    return external
 
 
 def _parse_xml(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
@@ -269,32 +296,101 @@ def _parse_xml(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
 
 def _parse_jsonld(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
     try:
-        json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, [ValidationIssue(
             code="parse_error", message=f"JSON-LD is not valid JSON: {exc.msg}",
             line=exc.lineno, column=exc.colno,
         )]
+    except RecursionError:
+        return None, [ValidationIssue(code="parse_error",
+                                      message="JSON-LD is nested too deeply")]
+    remote = remote_contexts(document)
+    if remote:
+        return None, [_locate_in(text, ref, ValidationIssue(
+            code="external_reference",
+            message=f"JSON-LD: the context {ref!r} is not fetched (remote and file contexts "
+                    "are refused); put the context object inline",
+        )) for ref in remote[:MAX_ERRORS]]
     try:
         return _graph().parse(data=text, format="json-ld"), []
     except Exception as exc:
         return None, [ValidationIssue(code="parse_error", message=f"JSON-LD: {exc}")]
 
 
+def remote_contexts(document: object) -> list[str]:
+    """Every ``@context`` given by reference (a URL or ``file:`` path), in document order:
+    at the top, in nested objects, inside context lists, as ``@import`` and as the scoped
+    context of a term definition. Iterative, so deep nesting cannot exhaust the stack.
+
+    >>> remote_contexts({"@context": ["https://schema.org/", {"@vocab": "http://ex.org/"}],
+    ...                  "a": {"@context": {"@import": "file:///etc/passwd"}},
+    ...                  "b": {"@context": {"t": {"@id": "ex:t", "@context": "http://x/c"}}}})
+    ['https://schema.org/', 'file:///etc/passwd', 'http://x/c']
+    """
+    found: list[str] = []
+    # modes: "data" (the document), "ref" (a @context/@import value: a string is a
+    # reference), "definition" (a context object: its terms may carry scoped contexts)
+    stack: list[tuple[object, str]] = [(document, "data")]
+    while stack:
+        node, mode = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, mode) for item in reversed(node))
+        elif isinstance(node, str):
+            if mode == "ref":
+                found.append(node)
+        elif isinstance(node, dict):
+            if mode == "ref":
+                stack.append((node, "definition"))
+                continue
+            items = list(node.items())
+            for key, value in reversed(items):
+                if key == "@context" or (mode == "definition" and key == "@import"):
+                    stack.append((value, "ref"))
+                elif mode == "data":
+                    stack.append((value, "data"))
+                elif isinstance(value, dict):  # a term definition; may hold "@context"
+                    stack.append(({k: v for k, v in value.items() if k == "@context"},
+                                  "definition"))
+    return found
+
+
+def _locate_in(text: str, needle: str, issue: ValidationIssue) -> ValidationIssue:
+    at = text.find(json.dumps(needle))
+    if at < 0:
+        return issue
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return issue.model_copy(update={"line": line, "column": column})
+
+
 def _parse_owlxml(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
+    """OWL/XML through owlready2's parser only (not `Ontology.load`, which would fetch
+    every ``<Import>`` from the web or the local disk): imports stay ``owl:imports``
+    triples and are never followed."""
     issues = _xml_wellformed(text, "OWL/XML is not well-formed XML")
     if issues:
         return None, issues
-    import owlready2  # heavy-ish and only needed here
+    from owlready2.owlxml_2_ntriples import parse as parse_owlxml  # only needed here
 
-    world = owlready2.World()
+    graph = _graph()
+
+    def node(term: str) -> URIRef | BNode:
+        return BNode(term[2:]) if term.startswith("_:") else URIRef(term)
+
+    def on_obj(s: str, p: str, o: str) -> None:
+        graph.add((node(s), URIRef(p), node(o)))
+
+    def on_data(s: str, p: str, o: object, d: str | None) -> None:
+        if d and d.startswith("@"):
+            literal = RdfLiteral(o, lang=d[1:])
+        else:
+            literal = RdfLiteral(o, datatype=URIRef(d) if d else None)
+        graph.add((node(s), URIRef(p), literal))
+
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            onto = world.get_ontology("http://mimir-aip.dev/owlxml-import/").load(
-                fileobj=io.BytesIO(text.encode("utf-8")), format="owlxml"
-            )
-        buffer = io.BytesIO()
-        onto.save(buffer, format="ntriples")
+        parse_owlxml(io.BytesIO(text.encode("utf-8")), on_prepare_obj=on_obj,
+                     on_prepare_data=on_data, default_base=_OWLXML_BASE)
     except Exception as exc:
         message = " ".join(str(a) for a in exc.args if isinstance(a, str)) or str(exc)
         found = re.search(r"line (\d+), column (\d+)", str(exc.args))
@@ -303,9 +399,6 @@ def _parse_owlxml(text: str) -> tuple[Graph | None, list[ValidationIssue]]:
             line=int(found.group(1)) if found else None,
             column=int(found.group(2)) + 1 if found else None,
         )]
-    finally:
-        world.close()
-    graph = _graph().parse(data=buffer.getvalue().decode("utf-8"), format="nt")
     for prefix, ns in re.findall(r'<Prefix\s+name="([^"]*)"\s+IRI="([^"]+)"', text):
         if prefix:
             graph.bind(prefix, ns)
@@ -337,6 +430,12 @@ def load_ontology(
     prefixes = {p: str(ns) for p, ns in graph.namespaces() if p}
     known = [c.iri for m in imports for c in m.classes]
     issues = check_graph(graph, text=text, prefixes=prefixes, known_classes=known)
+    for _, _, target in graph.triples((None, OWL_NS.imports, None)):
+        issues.append(ValidationIssue(
+            code="import_not_followed", severity="warning",
+            message=f"owl:imports <{target}> is kept but not loaded (Mimir never fetches "
+                    "imports); upload the imported ontology separately if you need it",
+        ))
     model = model_from_graph(graph)
     if not model.classes and not model.properties:
         issues.append(ValidationIssue(

@@ -39,6 +39,7 @@ DEFAULT_NAMESPACE = "https://mimir-aip.dev/ontology/default#"
 BUILTIN_NAMESPACES = (XSD, RDF, RDFS, OWL)
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+DateOrder = Literal["DMY", "MDY"]
 
 
 def local_name(iri: str) -> str:
@@ -133,6 +134,17 @@ class DatatypeProperty(Element):
     functional: bool = Field(
         default=False, description="owl:FunctionalProperty: at most one value per subject."
     )
+    unit: str | None = Field(
+        default=None, max_length=64,
+        description="Unit of the values (mimir:unit), e.g. 'kW' from a header 'Power (kW)'.",
+    )
+    date_order: DateOrder | None = Field(
+        default=None,
+        description=(
+            "How the source writes non-ISO dates like 05/03/2024 (mimir:dateOrder): 'DMY' "
+            "(day first) or 'MDY'; ISO dates are always read as ISO."
+        ),
+    )
 
 
 class ObjectProperty(Element):
@@ -151,6 +163,14 @@ class ObjectProperty(Element):
     )
     functional: bool = Field(
         default=False, description="owl:FunctionalProperty: at most one target per subject."
+    )
+    match_on: str | None = Field(
+        default=None,
+        description=(
+            "IRI of a unique datatype property of the target that the source's values hold "
+            "instead of its key (mimir:matchOn), e.g. an operator's name; records are matched "
+            "to their target by it when loaded."
+        ),
     )
 
 

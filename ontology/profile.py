@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from itertools import islice
 from typing import Any
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 MISSING_TOKENS = frozenset(
     {"", "null", "none", "nil", "na", "n/a", "nan", "-", "--", "?", "#n/a", "undefined"}
 )
+_QUOTES = ("'", '"')
 SCALAR_KINDS = ("boolean", "integer", "decimal", "date", "dateTime", "time", "anyURI", "string")
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
@@ -43,7 +44,21 @@ _DATETIME = re.compile(
 _TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
 _URI = re.compile(r"^(https?://[^\s/$.?#][^\s]*|urn:[a-z0-9][a-z0-9-]{0,31}:\S+|mailto:\S+@\S+)$",
                   re.IGNORECASE)
-_BOOL = {"true": True, "false": False}
+_BOOL = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False,
+         "on": True, "off": False}
+_DMY = re.compile(  # 05/03/2024, 5.3.2024, 05-03-2024, optionally with a time and a zone
+    r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?)?$",
+    re.IGNORECASE,
+)
+_ZONE_NAME = re.compile(r"\s*(UTC|GMT)$", re.IGNORECASE)
+_UNIT = re.compile(r"^(?P<base>.*?)\s*[(\[](?P<unit>[^()\[\]]{1,16})[)\]]\s*$")
+_UNIT_TEXT = re.compile(
+    r"^(?:%|‰|°[CFK]?|[A-Za-zµΩ€$£¥°]{1,5}(?:[²³0-9]|\^-?\d)?"
+    r"(?:\s?[/·*.]\s?[A-Za-zµΩ€$£¥°]{1,5}(?:[²³0-9]|\^-?\d)?){0,2})$"
+)
+_NOT_UNITS = frozenset({"yes/no", "y/n", "true/false", "optional", "opt", "old", "new", "id",
+                        "todo", "tbd", "approx", "est", "sic", "note", "notes", "deprecated"})
 
 
 class ProfileOptions(BaseModel):
@@ -71,7 +86,10 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, str):
-        return value.strip().lower() in MISSING_TOKENS
+        text = value.strip()
+        if text.lower() in MISSING_TOKENS:
+            return True
+        return text[:1] in _QUOTES and unquote(text).lower() in MISSING_TOKENS
     return False
 
 
@@ -94,12 +112,17 @@ def classify_text(text: str) -> str:
                 return "date"
             except ValueError:
                 return "string"
-        if _DATETIME.match(text):
+        if _DATETIME.match(text) or _DATETIME.match(_ZONE_NAME.sub("Z", text)):
             try:
-                datetime.fromisoformat(text)
+                datetime.fromisoformat(_ZONE_NAME.sub("+00:00", text))
                 return "dateTime"
             except ValueError:
                 return "string"
+        found = _DMY.match(text)
+        if found:
+            if parse_day_month(text, None) is None:
+                return "string"
+            return "dateTime" if found.group(5) else "date"
         if _TIME.match(text):
             try:
                 time.fromisoformat(text)
@@ -112,6 +135,101 @@ def classify_text(text: str) -> str:
     if _URI.match(text):
         return "anyURI"
     return "string"
+
+
+def unquote(text: str) -> str:
+    """`text` without surrounding blanks and one pair of matching quotes around it.
+
+    >>> unquote('  "42" '), unquote("'Oslo'"), unquote('"a" and "b"')
+    ('42', 'Oslo', '"a" and "b"')
+    """
+    text = text.strip()
+    first = text[:1]
+    if (first == '"' or first == "'") and len(text) >= 2 and text[-1] == first \
+            and first not in text[1:-1]:
+        return text[1:-1].strip()
+    return text
+
+
+def date_order_of(text: str) -> str | None:
+    """For a day/month date: ``DMY`` or ``MDY`` when the text says which, ``either`` when
+    both parts are ≤ 12; None for ISO dates and anything else.
+
+    >>> [date_order_of(t) for t in ["25/03/2024", "03/25/2024", "03/04/2024", "2024-03-04"]]
+    ['DMY', 'MDY', 'either', None]
+    """
+    found = _DMY.match(text)
+    if not found:
+        return None
+    first, second = int(found.group(1)), int(found.group(3))
+    if first > 12 >= second:
+        return "DMY"
+    if second > 12 >= first:
+        return "MDY"
+    return "either" if first <= 12 and second <= 12 else None
+
+
+def parse_day_month(text: str, order: str | None) -> date | datetime | None:
+    """A day/month date (or date-time) read in `order` (``DMY``/``MDY``; None: the order
+    the text itself shows, day first when both parts are ≤ 12). None when it is not one.
+    Date-times with a zone are aware; without one they are naive.
+
+    >>> parse_day_month("05/03/2024 14:30 +01:00", "DMY").isoformat()
+    '2024-03-05T14:30:00+01:00'
+    >>> parse_day_month("05/03/2024", "MDY")
+    datetime.date(2024, 5, 3)
+    """
+    found = _DMY.match(text.strip())
+    if not found:
+        return None
+    first, second, year = int(found.group(1)), int(found.group(3)), int(found.group(4))
+    shown = date_order_of(text.strip())
+    use = order or (shown if shown in ("DMY", "MDY") else "DMY")
+    day, month = (first, second) if use == "DMY" else (second, first)
+    try:
+        day_value = date(year, month, day)
+        if not found.group(5):
+            return day_value
+        fraction = (found.group(8) or "").ljust(6, "0")
+        zone_text = (found.group(9) or "").upper()
+        moment = datetime(year, month, day, int(found.group(5)), int(found.group(6)),
+                          int(found.group(7) or 0), int(fraction or 0))
+    except ValueError:
+        return None
+    if zone_text in ("Z", "UTC", "GMT"):
+        return moment.replace(tzinfo=UTC)
+    if zone_text:
+        sign = 1 if zone_text[0] == "+" else -1
+        digits = zone_text[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return moment.replace(tzinfo=timezone(sign * offset))
+    return moment
+
+
+def split_unit(header: str) -> tuple[str, str | None]:
+    """A header's name and the unit in its trailing brackets, if they hold one.
+
+    >>> split_unit("Rated Power (kW)"), split_unit("Hub height [m]"), split_unit("Name (opt)")
+    (('Rated Power', 'kW'), ('Hub height', 'm'), ('Name (opt)', None))
+    >>> split_unit("Speed (m/s)"), split_unit("Share (%)"), split_unit("Temp [°C]")
+    (('Speed', 'm/s'), ('Share', '%'), ('Temp', '°C'))
+    """
+    found = _UNIT.match(header)
+    if not found or not found.group("base").strip():
+        return header, None
+    unit = found.group("unit").strip()
+    if unit.lower() in _NOT_UNITS or not _UNIT_TEXT.match(unit):
+        return header, None
+    return found.group("base").strip(), unit
+
+
+def clean_header(name: str) -> str:
+    """A field name without a byte-order mark, padding or surrounding quotes.
+
+    >>> clean_header('\\ufeff"id" ')
+    'id'
+    """
+    return unquote(name.replace("\ufeff", ""))
 
 
 def classify(value: Any) -> tuple[str, str | None, bool]:
@@ -141,6 +259,8 @@ def classify(value: Any) -> tuple[str, str | None, bool]:
     if isinstance(value, list | tuple):
         return "list", None, False
     text = str(value).strip()
+    if text[:1] in _QUOTES:
+        text = unquote(text)
     kind = classify_text(text)
     if kind == "integer":
         return kind, str(int(text)), True
@@ -164,6 +284,8 @@ class ColumnProfile:
     child: str | None = None
     list_of_objects: int = 0
     single_objects: int = 0
+    date_orders: Counter[str] = field(default_factory=Counter)
+    boolean_words: Counter[str] = field(default_factory=Counter)
 
     def remember(self, norm: str, kind: str, limit: int) -> None:
         if norm in self.distinct:
@@ -240,7 +362,19 @@ def class_name(name: str) -> str:
 
 
 def property_name(name: str) -> str:
-    """A valid local name for a field, kept as close to the original as possible."""
+    """A valid local name for a field: kept as it is when it already is one (``customer_id``,
+    ``employeeNo``); a header written for people (spaces, punctuation, brackets, a capital
+    first letter) becomes lower snake case without its unit.
+
+    >>> property_name("customer_id"), property_name("Rated Power (kW)"), property_name("E-mail")
+    ('customer_id', 'rated_power', 'e_mail')
+    """
+    name = clean_header(name)
+    if re.search(r"[^A-Za-z0-9_]", name) or name[:1].isupper():  # a header written for people
+        base, _ = split_unit(name)
+        words = tokens(base)
+        if words:
+            name = "_".join(words)
     text = re.sub(r"[^A-Za-z0-9_\-.]+", "_", name.strip()).strip("_.-")
     if not text:
         return "field"
@@ -254,6 +388,7 @@ class _Profiler:
         self.options = options
         self.types: dict[str, TypeProfile] = {}
         self.by_path: dict[tuple[str, str | None], str] = {}
+        self.names: dict[Any, str] = {}  # raw field name → clean name (BOM, padding, quotes)
 
     def type_for(self, source: str, path: str | None, base_name: str,
                  parent: TypeProfile | None, via: str | None) -> TypeProfile:
@@ -279,8 +414,11 @@ class _Profiler:
         keep_row = len(profile.key_rows) < self.options.key_rows
         row: dict[str, str] = {}
         limit = self.options.max_distinct
+        names = self.names
         for raw_name, value in record.items():
-            name = str(raw_name)
+            name = names.get(raw_name)
+            if name is None:
+                name = names[raw_name] = clean_header(str(raw_name))
             col = profile.columns.get(name)
             if col is None:
                 col = profile.columns[name] = ColumnProfile(name=name, order=len(profile.columns))
@@ -292,6 +430,8 @@ class _Profiler:
             col.present += 1
             if isinstance(value, str):
                 text = value.strip()
+                if text[:1] in _QUOTES:
+                    text = unquote(text)
                 cached = col.distinct.get(text)
                 if cached is not None:
                     col.kinds[cached] += 1
@@ -302,6 +442,10 @@ class _Profiler:
             kind, norm, as_text = classify(value)
             col.kinds[kind] += 1
             col.as_text += as_text
+            if as_text and kind in ("date", "dateTime") and norm is not None:
+                col.date_orders[date_order_of(norm) or "ISO"] += 1
+            if as_text and kind == "boolean":
+                col.boolean_words[unquote(str(value)).lower()] += 1
             if kind not in col.examples:
                 col.examples[kind] = repr(value)[:60]
             if norm is not None:

@@ -38,8 +38,8 @@ from ontology.model import (
 ChangeKind = Literal["class", "datatype_property", "object_property"]
 _SUBSTANCE = {
     "class": ("superclasses", "key"),
-    "datatype_property": ("range", "functional", "domain"),
-    "object_property": ("range", "functional", "domain"),
+    "datatype_property": ("range", "functional", "domain", "unit", "date_order"),
+    "object_property": ("range", "functional", "domain", "match_on"),
 }
 
 
@@ -108,129 +108,156 @@ def propose(existing: OntologyModel | None, extracted: OntologyModel) -> Proposa
     ['add:datatype_property:http://ex.org/s#PurchaseOrder/total']
     """
     base = existing or OntologyModel(iri=extracted.iri, prefixes=dict(extracted.prefixes))
-    suppressed = set(base.suppressed)
-    kept: list[str] = []
-    changes: list[ProposedChange] = []
+    run = _Matching(base)
+    classes = run.match_classes(extracted)
+    props = run.match_properties(extracted)
+    run.class_changes(classes)
+    run.property_changes(props)
+    resolved = _with_dependencies(run.changes, run.added_ids)
+    draft = _apply(base, resolved)
+    return Proposal(base=base, draft=draft, changes=resolved, kept=sorted(set(run.kept)),
+                    diff=diff(base, draft))
 
-    by_origin: dict[str, Element] = {}
-    for c in base.classes:
-        if (key := _origin("class", c)) is not None:
-            by_origin[key] = c
-    for p in base.properties:
-        if (key := _origin("property", p)) is not None:
-            by_origin[key] = p
 
-    def match(item: Element, prefix: str) -> Element | None:
+class _Matching:
+    """Matches extracted elements to the base's and collects the changes (one `propose`)."""
+
+    def __init__(self, base: OntologyModel) -> None:
+        self.base = base
+        self.suppressed = set(base.suppressed)
+        self.kept: list[str] = []
+        self.changes: list[ProposedChange] = []
+        self.iri_map: dict[str, str] = {}
+        self.added_ids: dict[str, str] = {}
+        self.by_origin: dict[str, Element] = {}
+        for c in base.classes:
+            if (key := _origin("class", c)) is not None:
+                self.by_origin[key] = c
+        for p in base.properties:
+            if (key := _origin("property", p)) is not None:
+                self.by_origin[key] = p
+
+    def match(self, item: Element, prefix: str) -> Element | None:
+        """The base element `item` stands for: same origin, else same IRI and kind."""
         key = _origin(prefix, item)
-        if key is not None and key in by_origin:
-            return by_origin[key]
-        found = base.element(item.iri)
+        if key is not None and key in self.by_origin:
+            return self.by_origin[key]
+        found = self.base.element(item.iri)
         if found is not None and (prefix == "class") == isinstance(found, OntologyClass):
             return found
         return None
 
-    # classes first: their IRIs translate references in properties
-    iri_map: dict[str, str] = {}
-    class_change: dict[str, str] = {}
-    pending_classes: list[tuple[OntologyClass, OntologyClass | None]] = []
-    for new in extracted.classes:
-        old = match(new, "class")
-        if old is not None:
-            iri_map[new.iri] = old.iri
-        pending_classes.append((new, old if isinstance(old, OntologyClass) else None))
+    def tr(self, values: Sequence[str]) -> list[str]:
+        """IRIs translated to the base's (renamed classes keep their names)."""
+        return [self.iri_map.get(v, v) for v in values]
 
-    prop_matches: list[tuple[Property, Element | None]] = []
-    for newp in extracted.properties:
-        oldp = match(newp, "property")
-        if oldp is not None:
-            iri_map[newp.iri] = oldp.iri
-        else:
-            domain = [iri_map.get(d, d) for d in newp.domain]
-            if len(domain) == 1 and newp.iri.startswith(newp.domain[0] + "/"):
-                iri_map[newp.iri] = domain[0] + newp.iri[len(newp.domain[0]):]
-        prop_matches.append((newp, oldp))
+    def match_classes(
+        self, extracted: OntologyModel
+    ) -> list[tuple[OntologyClass, OntologyClass | None]]:
+        """Classes first: their IRIs translate references in properties."""
+        pending: list[tuple[OntologyClass, OntologyClass | None]] = []
+        for new in extracted.classes:
+            old = self.match(new, "class")
+            if old is not None:
+                self.iri_map[new.iri] = old.iri
+            pending.append((new, old if isinstance(old, OntologyClass) else None))
+        return pending
 
-    def tr(values: Sequence[str]) -> list[str]:
-        return [iri_map.get(v, v) for v in values]
+    def match_properties(self, extracted: OntologyModel) -> list[tuple[Property, Element | None]]:
+        """Matched properties; new ones of a renamed class are named after it."""
+        matches: list[tuple[Property, Element | None]] = []
+        for newp in extracted.properties:
+            oldp = self.match(newp, "property")
+            if oldp is not None:
+                self.iri_map[newp.iri] = oldp.iri
+            else:
+                domain = self.tr(newp.domain)
+                if len(domain) == 1 and newp.iri.startswith(newp.domain[0] + "/"):
+                    self.iri_map[newp.iri] = domain[0] + newp.iri[len(newp.domain[0]):]
+            matches.append((newp, oldp))
+        return matches
 
-    added_ids: dict[str, str] = {}
-    for new, old in pending_classes:
-        tcls = new.model_copy(update={
-            "iri": iri_map.get(new.iri, new.iri), "superclasses": tr(new.superclasses),
-            "key": tr(new.key),
-        })
-        if old is None:
-            if _origin("class", new) in suppressed:
-                continue
-            cid = f"add:class:{tcls.iri}"
-            added_ids[tcls.iri] = cid
-            changes.append(ProposedChange(
-                id=cid, action="add", kind="class", iri=tcls.iri,
-                summary=f"add class {tcls.name} ({new.evidence or 'extracted'})",
-                element=tcls,
-            ))
-        elif _substance(tcls) != _substance(old):
-            if _user_owned(old):
-                kept.append(old.iri)
-                continue
-            update = tcls.model_copy(update={"label": old.label, "comment": old.comment})
-            cid = f"update:class:{old.iri}"
-            class_change[old.iri] = cid
-            changes.append(ProposedChange(
-                id=cid, action="update", kind="class", iri=old.iri,
-                summary=f"update class {old.name}: key → "
-                        f"{[local_name(k) for k in update.key]}",
-                element=update,
-            ))
+    def class_changes(self, pending: list[tuple[OntologyClass, OntologyClass | None]]) -> None:
+        """``add`` for new classes, ``update`` for machine-made ones whose key changed."""
+        for new, old in pending:
+            tcls = new.model_copy(update={
+                "iri": self.iri_map.get(new.iri, new.iri),
+                "superclasses": self.tr(new.superclasses), "key": self.tr(new.key),
+            })
+            if old is None:
+                if _origin("class", new) in self.suppressed:
+                    continue
+                cid = f"add:class:{tcls.iri}"
+                self.added_ids[tcls.iri] = cid
+                self.changes.append(ProposedChange(
+                    id=cid, action="add", kind="class", iri=tcls.iri,
+                    summary=f"add class {tcls.name} ({new.evidence or 'extracted'})",
+                    element=tcls,
+                ))
+            elif _substance(tcls) != _substance(old):
+                if _user_owned(old):
+                    self.kept.append(old.iri)
+                    continue
+                update = tcls.model_copy(update={"label": old.label, "comment": old.comment})
+                self.changes.append(ProposedChange(
+                    id=f"update:class:{old.iri}", action="update", kind="class", iri=old.iri,
+                    summary=f"update class {old.name}: key → "
+                            f"{[local_name(k) for k in update.key]}",
+                    element=update,
+                ))
 
-    for newp, oldp in prop_matches:
-        data = newp.model_dump()
-        data["iri"] = iri_map.get(newp.iri, newp.iri)
-        data["domain"] = tr(newp.domain)
-        if isinstance(newp, ObjectProperty):
-            data["range"] = tr(newp.range)
-        translated: Property = type(newp)(**data)
-        kind = _kind(translated)
-        if oldp is None:
-            if _origin("property", newp) in suppressed or base.element(translated.iri):
-                continue
-            pid = f"add:{kind}:{translated.iri}"
-            added_ids[translated.iri] = pid
-            changes.append(ProposedChange(
-                id=pid, action="add", kind=kind, iri=translated.iri,
-                summary=f"add {kind.replace('_', ' ')} {translated.name} ({newp.evidence})",
-                element=translated,
-            ))
-        elif _substance(translated) != _substance(oldp):
-            if _user_owned(oldp):
-                kept.append(oldp.iri)
-                continue
-            pupdate = translated.model_copy(update={
-                "iri": oldp.iri, "label": oldp.label, "comment": oldp.comment})
-            pid = f"update:{kind}:{oldp.iri}"
-            changes.append(ProposedChange(
-                id=pid, action="update", kind=kind, iri=oldp.iri,
-                summary=f"update {local_name(oldp.iri)}: {_describe(oldp, pupdate)}",
-                element=pupdate,
-            ))
+    def property_changes(self, matches: list[tuple[Property, Element | None]]) -> None:
+        """``add`` for new properties, ``update`` for machine-made ones whose substance
+        changed; people's elements are kept."""
+        for newp, oldp in matches:
+            data = newp.model_dump()
+            data["iri"] = self.iri_map.get(newp.iri, newp.iri)
+            data["domain"] = self.tr(newp.domain)
+            if isinstance(newp, ObjectProperty):
+                data["range"] = self.tr(newp.range)
+            translated: Property = type(newp)(**data)
+            kind = _kind(translated)
+            if oldp is None:
+                if _origin("property", newp) in self.suppressed or \
+                        self.base.element(translated.iri):
+                    continue
+                pid = f"add:{kind}:{translated.iri}"
+                self.added_ids[translated.iri] = pid
+                self.changes.append(ProposedChange(
+                    id=pid, action="add", kind=kind, iri=translated.iri,
+                    summary=f"add {kind.replace('_', ' ')} {translated.name} ({newp.evidence})",
+                    element=translated,
+                ))
+            elif _substance(translated) != _substance(oldp):
+                if _user_owned(oldp):
+                    self.kept.append(oldp.iri)
+                    continue
+                pupdate = translated.model_copy(update={
+                    "iri": oldp.iri, "label": oldp.label, "comment": oldp.comment})
+                self.changes.append(ProposedChange(
+                    id=f"update:{kind}:{oldp.iri}", action="update", kind=kind, iri=oldp.iri,
+                    summary=f"update {local_name(oldp.iri)}: {_describe(oldp, pupdate)}",
+                    element=pupdate,
+                ))
 
-    # dependencies: references to elements that are themselves being added
+
+def _with_dependencies(changes: Sequence[ProposedChange],
+                       added_ids: dict[str, str]) -> list[ProposedChange]:
+    """Each change with the ids of the added elements it refers to (accepted with it)."""
     resolved = []
     for change in changes:
         refs = _references(change.element)
         needs = sorted({added_ids[r] for r in refs if r in added_ids and
                         added_ids[r] != change.id})
         resolved.append(change.model_copy(update={"requires": needs}))
-    draft = _apply(base, resolved)
-    return Proposal(base=base, draft=draft, changes=resolved, kept=sorted(set(kept)),
-                    diff=diff(base, draft))
+    return resolved
 
 
 def _describe(old: Element, new: Element) -> str:
     parts = []
     if _kind(old) != _kind(new):
         parts.append(f"{_kind(old)} → {_kind(new)}")
-    for f in ("range", "functional", "domain"):
+    for f in ("range", "functional", "domain", "unit", "date_order", "match_on"):
         a, b = getattr(old, f, None), getattr(new, f, None)
         if a != b:
             parts.append(f"{f} {_short(a)} → {_short(b)}")

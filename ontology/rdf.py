@@ -45,6 +45,11 @@ _ANNOTATIONS = {
     "evidence": MIMIR_NS.evidence,
     "edited": MIMIR_NS.userEdited,
 }
+_PROPERTY_ANNOTATIONS = {  # only on the kind of property that has the field
+    "unit": MIMIR_NS.unit,
+    "date_order": MIMIR_NS.dateOrder,
+    "match_on": MIMIR_NS.matchOn,
+}
 
 
 def new_graph() -> Graph:
@@ -120,6 +125,20 @@ class _Reader:
                 out[field] = bool(lit.toPython()) if lit.datatype == XSD_NS.boolean else False
             else:
                 out[field] = str(lit)
+        return out
+
+    def property_annotations(self, s: Node, fields: Iterable[str]) -> dict[str, Any]:
+        """Mimir's property-specific annotations (unit, date order, match-on) of `s`."""
+        out: dict[str, Any] = {}
+        for field in fields:
+            pred = _PROPERTY_ANNOTATIONS[field]
+            lit = self.single_literal(s, pred)
+            if lit is None:
+                continue
+            if field == "date_order" and str(lit) not in ("DMY", "MDY"):
+                self.used.discard((s, pred, lit))
+                continue
+            out[field] = str(lit)
         return out
 
     def key(self, s: Node) -> tuple[list[str], dict[str, Any]]:
@@ -246,6 +265,7 @@ def model_from_graph(graph: Graph) -> OntologyModel:
                 functional=_take_functional(r, p),
                 **r.texts(p),
                 **r.annotations(p),
+                **r.property_annotations(p, ["match_on"]),
             )
         )
     datatype_properties = []
@@ -265,6 +285,7 @@ def model_from_graph(graph: Graph) -> OntologyModel:
                 functional=_take_functional(r, p),
                 **r.texts(p),
                 **r.annotations(p),
+                **r.property_annotations(p, ["unit", "date_order"]),
             )
         )
 
@@ -380,6 +401,10 @@ def graph_from_model(model: OntologyModel) -> Graph:
 def _add_property(g: Graph, s: URIRef, prop: DatatypeProperty | ObjectProperty) -> None:
     _add_texts(g, s, prop)
     _add_annotations(g, s, prop)
+    for field, pred in _PROPERTY_ANNOTATIONS.items():
+        value = getattr(prop, field, None)
+        if value is not None:
+            g.add((s, pred, Literal(value)))
     _add_all(g, s, RDFS_NS.domain, prop.domain)
     _add_all(g, s, SCHEMA_NS.domainIncludes, prop.domain_includes)
     if prop.functional:

@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -32,12 +32,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ontology.compile import SURROGATE, ClassMapping, FieldMapping, SchemaMapping
-from ontology.profile import MISSING_TOKENS, classify_text
+from ontology.profile import (
+    MISSING_TOKENS,
+    classify_text,
+    clean_header,
+    date_order_of,
+    parse_day_month,
+    unquote,
+)
 from storage_plugins.schema import Column, ColumnType, Table, to_identifier
 
 Unknown = Literal["reject", "ignore"]
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
+Lookup = Callable[[str, str, list[Any]], Mapping[Any, list[Any]]]
+"""``lookup(table, column, values)`` → ``{value: key values}`` of the stored rows whose
+`column` holds one of `values` (used for references that match on a non-key attribute)."""
+_TRUE = {"true", "t", "yes", "y", "on", "1"}
+_FALSE = {"false", "f", "no", "n", "off", "0"}
 INT64 = 2**63
 
 
@@ -85,15 +95,22 @@ def _missing(value: Any, col: Column) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     if isinstance(value, str) and col.type not in (ColumnType.STRING, ColumnType.JSON):
-        return value.strip().lower() in MISSING_TOKENS
+        return unquote(value).lower() in MISSING_TOKENS
     return False
 
 
-def convert(value: Any, col: Column) -> Any:
-    """The canonical value of `value` for `col` (None for missing); raises ValueError."""
+def convert(value: Any, col: Column, date_order: str | None = None) -> Any:
+    """The canonical value of `value` for `col` (None for missing); raises ValueError.
+
+    Text is read without surrounding blanks or one pair of surrounding quotes (exports
+    pad and quote values); `date_order` (``DMY``/``MDY``) says how non-ISO day/month dates
+    are written.
+    """
     if _missing(value, col):
         return None
     t = col.type
+    if isinstance(value, str) and t is not ColumnType.JSON:
+        value = unquote(value)
     if t in (ColumnType.STRING, ColumnType.ANY_URI):
         if isinstance(value, bool | Mapping | list | tuple | bytes):
             raise ValueError(f"expected text, got {type(value).__name__}")
@@ -115,9 +132,9 @@ def convert(value: Any, col: Column) -> Any:
     if t is ColumnType.BOOLEAN:
         return _boolean(value)
     if t is ColumnType.DATE:
-        return _date(value)
+        return _date(value, date_order)
     if t is ColumnType.DATETIME:
-        return _datetime(value)
+        return _datetime(value, date_order)
     if t is ColumnType.TIME:
         if isinstance(value, time):
             return value.replace(tzinfo=None)
@@ -195,27 +212,49 @@ def _boolean(value: Any) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise ValueError("expected a boolean (true/false)")
+    raise ValueError("expected a boolean (true/false, yes/no, y/n, on/off, 1/0)")
 
 
-def _date(value: Any) -> date:
+def _day_month(text: str, date_order: str | None) -> date | datetime | None:
+    """A non-ISO day/month date; an ambiguous one without a known order is an error."""
+    if date_order is None and date_order_of(text) == "either":
+        raise ValueError(f"the day/month order of {text!r} is ambiguous and the property "
+                         "has no date order (DMY or MDY)")
+    return parse_day_month(text, date_order)
+
+
+def _date(value: Any, date_order: str | None = None) -> date:
     if isinstance(value, datetime):
         raise ValueError("expected a date, got a date-time")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        return date.fromisoformat(value.strip())
-    raise ValueError("expected a date (YYYY-MM-DD)")
+        text = value.strip()
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(text)
+        found = _day_month(text, date_order)
+        if isinstance(found, date) and not isinstance(found, datetime):
+            return found
+    raise ValueError("expected a date (YYYY-MM-DD or DD/MM/YYYY)")
 
 
-def _datetime(value: Any) -> datetime:
+def _datetime(value: Any, date_order: str | None = None) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         text = value.strip()
-        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        iso = text[:-1] + "+00:00" if text.endswith("Z") else text
+        iso = iso[:-4].rstrip() + "+00:00" if iso.upper().endswith((" UTC", " GMT")) else iso
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            found = _day_month(text, date_order)
+            if found is None:
+                raise ValueError("expected a date-time (ISO 8601 or DD/MM/YYYY hh:mm)") from None
+            moment = found if isinstance(found, datetime) else datetime(
+                found.year, found.month, found.day)
     else:
         raise ValueError("expected a date-time (ISO 8601)")
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -255,9 +294,11 @@ class RowMapper:
     """Maps records of one class to table rows; build once, call `map` per batch."""
 
     def __init__(self, mapping: SchemaMapping, class_ref: str, *,
-                 unknown: Unknown = "reject") -> None:
+                 unknown: Unknown = "reject", lookup: Lookup | None = None) -> None:
         self.mapping = mapping
         self.unknown = unknown
+        self.lookup = lookup
+        self._matches: dict[tuple[str, str], dict[Any, list[Any]]] = {}
         self.tables = {t.name: t for t in mapping.tabular.tables}
         self._columns = {(t.name, c.name): c for t in mapping.tabular.tables for c in t.columns}
         self._names = {t.name: t.column_names for t in mapping.tabular.tables}
@@ -276,6 +317,8 @@ class RowMapper:
         out: dict[str, dict[Any, dict[str, Any]]] = {}
         rejected: list[RejectedRow] = []
         accepted = 0
+        records = list(records)
+        self._prefetch(records)
         for index, record in enumerate(records):
             buffer: dict[str, list[dict[str, Any]]] = {}
             try:
@@ -323,7 +366,7 @@ class RowMapper:
             if f is not None:
                 raw = next((record[n] for n in f.names if n in record), None)
             try:
-                value = convert(raw, col)
+                value = convert(raw, col, f.date_order if f else None)
             except (ValueError, TypeError) as exc:
                 raise _Bad(_join(path, f.names[0] if f else col.name), str(exc), raw) from None
             if value is None:
@@ -338,13 +381,15 @@ class RowMapper:
         raw = next((record[n] for n in f.names if n in record), None)
         col = self._columns[(f.table, f.columns[0])]
         try:
-            return convert(raw, col)
+            return convert(raw, col, f.date_order)
         except (ValueError, TypeError) as exc:
             raise _Bad(_join(path, name), str(exc), raw) from None
 
     def _record(self, plan: _ClassPlan, record: Mapping[str, Any],
                 buffer: dict[str, list[dict[str, Any]]], path: str,
                 position: tuple[Any, ...]) -> list[Any]:
+        if any(isinstance(k, str) and k != clean_header(k) for k in record):
+            record = {clean_header(k) if isinstance(k, str) else k: v for k, v in record.items()}
         key = self._key(plan, record, path, position)
         rows: dict[str, dict[str, Any]] = {}
         for cm in plan.lineage:
@@ -372,7 +417,7 @@ class RowMapper:
                 if f.kind == "iri_list" and raw is not None and not isinstance(raw, list):
                     raw = [raw]
                 try:
-                    value = convert(raw, col)
+                    value = convert(raw, col, f.date_order)
                 except (ValueError, TypeError) as exc:
                     raise _Bad(field_path, str(exc), raw) from None
                 if f.columns[0] in owner.key_columns and value is not None:
@@ -405,6 +450,8 @@ class RowMapper:
         plan = self._plan(f.target)
         if isinstance(raw, Mapping):
             return self._record(plan, raw, buffer, path, position)
+        if f.match_on is not None and not isinstance(raw, list | tuple):
+            return self._matched_key(f, plan, raw, path)
         parts = list(raw) if isinstance(raw, list | tuple) else [raw]
         if len(parts) != len(plan.key_columns):
             raise _Bad(path, f"expected {len(plan.key_columns)} key value(s) of "
@@ -421,14 +468,73 @@ class RowMapper:
         return values
 
 
+    def _match_column(self, f: FieldMapping, plan: _ClassPlan) -> tuple[str, str, Column]:
+        """(table, column, column spec) of the target attribute a reference matches on."""
+        target_field = plan.by_property.get(f.match_on or "")
+        if target_field is None or target_field.kind != "column":
+            raise _Bad(None, f"{plan.cm.name} has no column for the matched attribute "
+                             f"{f.match_on}")
+        table, column = target_field.table, target_field.columns[0]
+        return table, column, self._columns[(table, column)]
+
+    def _matched_key(self, f: FieldMapping, plan: _ClassPlan, raw: Any,
+                     path: str) -> list[Any]:
+        """The key of the target whose matched attribute (a name, an e-mail) equals `raw`."""
+        table, column, spec = self._match_column(f, plan)
+        try:
+            value = convert(raw, spec)
+        except (ValueError, TypeError) as exc:
+            raise _Bad(path, f"not a {column} of {plan.cm.name}: {exc}", raw) from None
+        cache = self._matches.setdefault((table, column), {})
+        if value not in cache:
+            if self.lookup is None:
+                raise _Bad(path, f"{plan.cm.name} is referred to by {column}, which needs the "
+                                 "stored rows to look up (no lookup available here)", raw)
+            cache.update(self.lookup(table, column, [value]))
+        found = cache.get(value)
+        if found is None:
+            raise _Bad(path, f"no {plan.cm.name} with {column} {value!r} is stored "
+                             f"(load {plan.cm.name} first)", raw)
+        return list(found)
+
+    def _prefetch(self, records: list[Any]) -> None:
+        """One lookup per matched reference field for a whole batch, instead of per value."""
+        if self.lookup is None:
+            return
+        for name, (f, _) in self.root.fields.items():
+            if f.match_on is None or f.target is None or name != f.names[0]:
+                continue
+            plan = self._plan(f.target)
+            try:
+                table, column, spec = self._match_column(f, plan)
+            except _Bad:
+                continue
+            cache = self._matches.setdefault((table, column), {})
+            wanted: set[Any] = set()
+            for record in records:
+                if not isinstance(record, Mapping):
+                    continue
+                raw = next((record[n] for n in f.names if n in record), None)
+                for item in raw if isinstance(raw, list | tuple) else [raw]:
+                    if item is None or isinstance(item, Mapping):
+                        continue
+                    with contextlib.suppress(ValueError, TypeError):
+                        value = convert(item, spec)
+                        if value is not None and value not in cache:
+                            wanted.add(value)
+            if wanted:
+                cache.update(self.lookup(table, column, sorted(wanted, key=str)))
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def row_mapper(mapping: SchemaMapping, class_ref: str, *, unknown: Unknown = "reject"
-               ) -> RowMapper:
-    """A reusable mapper for records of `class_ref` (IRI, local name or table name)."""
-    return RowMapper(mapping, class_ref, unknown=unknown)
+def row_mapper(mapping: SchemaMapping, class_ref: str, *, unknown: Unknown = "reject",
+               lookup: Lookup | None = None) -> RowMapper:
+    """A reusable mapper for records of `class_ref` (IRI, local name or table name);
+    `lookup` finds stored targets of references that match on a name or e-mail."""
+    return RowMapper(mapping, class_ref, unknown=unknown, lookup=lookup)
 
 
 def map_records(
@@ -437,6 +543,7 @@ def map_records(
     records: Iterable[Any],
     *,
     unknown: Unknown = "reject",
+    lookup: Lookup | None = None,
 ) -> MappedRows:
     """Map records of one class to table rows and report the rejected ones.
 
@@ -449,4 +556,4 @@ def map_records(
     >>> out.rows["customer"], out.rejected[0].row, out.rejected[0].field
     ([{'id': 3, 'since': datetime.date(2024, 5, 1)}], 1, 'since')
     """
-    return RowMapper(mapping, class_ref, unknown=unknown).map(records)
+    return RowMapper(mapping, class_ref, unknown=unknown, lookup=lookup).map(records)

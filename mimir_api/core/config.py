@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest file accepted by a streamed or multipart upload, in bytes.",
     )
+    ontology_parse_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="Seconds an uploaded ontology may take to parse and check (in a worker "
+        "process that is killed at the deadline).",
+    )
     mcp_page_size: int = Field(
         default=50, ge=1, le=1000, description="Tools per page in MCP tools/list."
     )

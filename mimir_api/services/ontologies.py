@@ -238,7 +238,9 @@ def create_ontology(ctx: ServiceContext, params: OntologyCreate) -> OntologySave
     """
     warnings: list[str] = []
     if params.content is not None:
-        model, warnings = parse_document(params.content, params.format)
+        model, warnings = parse_document(
+            params.content, params.format, timeout_s=ctx.settings.ontology_parse_timeout_s
+        )
         origin: Origin = "upload"
     else:
         model = OntologyModel(
@@ -273,7 +275,9 @@ def create_ontology(ctx: ServiceContext, params: OntologyCreate) -> OntologySave
 @operation(method="POST", path=ONE + "/versions", scope=Scope.WRITE, status_code=201, tags=TAGS)
 def upload_ontology_version(ctx: ServiceContext, params: OntologyUpload) -> OntologySaved:
     """Replace an ontology with an uploaded document, as a new accepted version."""
-    model, warnings = parse_document(params.content, params.format)
+    model, warnings = parse_document(
+        params.content, params.format, timeout_s=ctx.settings.ontology_parse_timeout_s
+    )
     with ctx.session() as session:
         project = project_row(session, params.project)
         row = ontology_row(session, project, params.name)

@@ -37,6 +37,7 @@ from mimir_api.core.errors import (
     FieldError,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Unavailable,
     unavailable_on_failure,
 )
@@ -44,7 +45,13 @@ from mimir_api.db.models import Ontology, OntologyVersionRecord, Project, as_utc
 from mimir_api.services.context import ServiceContext
 from mimir_api.services.inputs import ProjectName, StrictInput
 from mimir_api.services.project_access import project_store
-from ontology import OntologyModel, SchemaMapping, from_turtle, load_ontology, to_turtle
+from ontology import OntologyModel, SchemaMapping, from_turtle, to_turtle
+from ontology.bounded import (
+    DEFAULT_TIMEOUT_S,
+    OntologyTimeout,
+    OntologyTooLarge,
+    load_ontology_bounded,
+)
 from ontology.errors import (
     AmbiguousReference,
     CompileError,
@@ -473,10 +480,19 @@ def saved(
     )
 
 
-def parse_document(content: str, fmt: str | None) -> tuple[OntologyModel, list[str]]:
-    """Load and validate an uploaded document; every error (with line/column) as a 422."""
+def parse_document(
+    content: str, fmt: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[OntologyModel, list[str]]:
+    """Load and validate an uploaded document in a worker process killed after `timeout_s`;
+    every error (with line/column) as a 422, too slow as a 422, too big as a 413."""
     try:
-        result = load_ontology(content, fmt)
+        result = load_ontology_bounded(
+            content, fmt, timeout_s=timeout_s, max_bytes=MAX_DOCUMENT_CHARS
+        )
+    except OntologyTooLarge as exc:
+        raise PayloadTooLarge(str(exc), field="content") from None
+    except OntologyTimeout as exc:
+        raise InvalidInput(str(exc), field="content") from None
     except ValueError as exc:  # an unknown format name
         raise InvalidInput(str(exc), field="format") from None
     errors = [i for i in result.issues if i.severity == "error"]

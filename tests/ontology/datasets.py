@@ -161,10 +161,22 @@ def score(model: Any, truth: dict[str, Any]) -> dict[str, tuple[float, float]]:
         else:
             rels.add(((owner, p.name), (local_name(p.range[0]), p.functional)))
     keys = {(c.name, tuple(local_name(k) for k in c.key)) for c in model.classes if c.key}
-    return {
+    result = {
         "classes": pr(classes, set(truth["classes"])),
         "attributes": pr({t[0] for t in types}, set(truth["types"])),
         "types": pr(types, set(truth["types"].items())),
         "keys": pr(keys, {(c, tuple(k)) for c, k in truth["keys"].items()}),
         "relationships": pr(rels, set(truth["relationships"].items())),
     }
+    # the annotations messy sources need (scored only where the truth lists them)
+    extras = {
+        "units": lambda p: getattr(p, "unit", None),
+        "date_orders": lambda p: getattr(p, "date_order", None),
+        "match_on": lambda p: local_name(p.match_on) if getattr(p, "match_on", None) else None,
+    }
+    for kind, read in extras.items():
+        if kind in truth:
+            found = {((local_name(p.domain[0]), p.name), read(p))
+                     for p in model.properties if read(p) is not None}
+            result[kind] = pr(found, set(truth[kind].items()))
+    return result

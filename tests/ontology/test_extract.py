@@ -53,8 +53,8 @@ def test_types_are_robust_to_mixed_and_missing_values() -> None:
     ]
     m = extract({"things": rows}).model
     ranges = {p.name: local_name(p.range) for p in m.datatype_properties}
-    assert ranges == {"a": "integer", "b": "decimal", "c": "dateTime", "d": "string",
-                      "e": "string", "f": "string"}
+    assert ranges == {"a": "integer", "b": "decimal", "c": "dateTime", "d": "boolean",
+                      "e": "string", "f": "string"}  # yes/no is a boolean (issue 11.6)
     assert m.get_property("e").confidence == 0.3  # never seen a value
     assert m.get_property("b").confidence < m.get_property("a").confidence  # widened
 

@@ -56,7 +56,8 @@ class CsvParseParams(StrictParams):
 @action("csv.parse")
 def csv_parse(params: CsvParseParams, ctx: ActionContext) -> dict[str, Any]:
     """Parse CSV with a header into a list of row objects under `rows`."""
-    reader = csv.DictReader(io.StringIO(params.text), delimiter=params.delimiter)
+    text = params.text.removeprefix("\ufeff")  # a byte-order mark is not part of the header
+    reader = csv.DictReader(io.StringIO(text), delimiter=params.delimiter)
     rows: list[dict[str, Any]] = []
     for row in reader:
         if len(rows) >= params.max_rows:
