@@ -173,10 +173,14 @@ def run_pipeline(
 
 
 def _wrote_raw(result: RunResult) -> bool:
-    """Whether a step landed records in the raw area (storage.write with `source:`)."""
+    """Whether a step landed records in the raw area (storage.write with `source:`).
+
+    Read from the executed steps, not the final context: a later `context.clear` (or a step
+    overwriting its output in a loop) must not hide that raw records were written.
+    """
     return any(
-        isinstance(output, dict) and str(output.get("table", "")).startswith(RAW_PREFIX)
-        for output in result.context.values()
+        record.wrote_table is not None and record.wrote_table.startswith(RAW_PREFIX)
+        for record in result.steps
     )
 
 
@@ -186,7 +190,13 @@ def _start_extraction_after(result: RunResult, run: RunInfo, logger: Any) -> Non
     Skipped quietly without an API to hand the result to (`mimir pipeline run`, tests that
     run flows in-process); a failure to start it is logged and never fails the ingestion.
     """
-    if not (runtime_settings().api_url and run.project and run.storage_url and _wrote_raw(result)):
+    if not (run.project and run.storage_url and _wrote_raw(result)):
+        return
+    if not runtime_settings().api_url:
+        logger.info(
+            "raw records were written, but MIMIR_API_URL is not set here, so no ontology "
+            "extraction was started (start one with run_ontology_extraction)"
+        )
         return
     try:
         started = start_extraction(run.project, run.storage_url, trigger=f"pipeline:{run.pipeline}")

@@ -59,6 +59,7 @@ class StepRecord:
     duration_ms: float
     jumped_to: str | None = None
     error: str | None = None
+    wrote_table: str | None = None  # the table a storage-writing step wrote (its output's)
 
 
 @dataclass
@@ -208,6 +209,8 @@ class _Walk:
             if isinstance(output, Jump):
                 next_pc = self.follow(step.name, output, record)
                 output = output.output
+            if act.writes_storage and isinstance(output, dict) and output.get("table"):
+                record.wrote_table = str(output["table"])
             if act.kind != "context" or output is not None:
                 self.window.set(step.name, output, step=step.name)
         except PipelineStopped as stop:
