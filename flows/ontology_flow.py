@@ -26,7 +26,13 @@ from prefect.logging import get_run_logger
 from domain.published import published, published_turtle
 from domain.raw_area import read_raw_sample
 from domain.stores import open_project_store
-from flows.runs import MIMIR_DEPLOYMENT, one_per_project, project_tags, start_deployment
+from flows.runs import (
+    MIMIR_DEPLOYMENT,
+    one_per_project,
+    project_tags,
+    record_result,
+    start_deployment,
+)
 from flows.settings import runtime_settings
 from ontology import ExtractOptions, extract, from_turtle, propose, to_turtle
 
@@ -90,7 +96,18 @@ def extract_ontology(
     extractions never submit competing proposals built from the same raw area.
     """
     with one_per_project(EXTRACT_FLOW_NAME, project):
-        return _extract(project, storage_url, ontology, trigger, sample_rows)
+        outcome = _extract(project, storage_url, ontology, trigger, sample_rows)
+    record_result(_outcome_summary(outcome), f"Ontology extraction: {outcome.get('status')}")
+    return outcome
+
+
+def _outcome_summary(outcome: dict[str, Any]) -> dict[str, Any]:
+    """What `get_project_run` shows: the outcome without the saved ontology's full body."""
+    summary = {k: v for k, v in outcome.items() if k != "result"}
+    storage = ((outcome.get("result") or {}).get("storage")) or {}
+    if storage.get("load_run_id"):
+        summary["load_run_id"] = storage["load_run_id"]
+    return summary
 
 
 def _extract(
@@ -104,7 +121,13 @@ def _extract(
         store.close()
     if not records:
         logger.info("project %s has no raw records yet; nothing to extract", project)
-        return {"status": "no-data", "project": project, "ontology": ontology}
+        return {
+            "status": "no-data",
+            "project": project,
+            "ontology": ontology,
+            "message": "the project has no raw records yet: ingest with `storage.write` and "
+            "`source:` first",
+        }
     current = published(storage_url, ontology)
     base = from_turtle(published_turtle(storage_url, current[0])) if current else None
     base_version = current[0].version if current else None

@@ -125,7 +125,8 @@ class Ontology(SQLModel, table=True):
 
 class OntologyVersionRecord(SQLModel, table=True):
     """One saved ontology (complete Turtle). Content never changes once written; only a
-    proposal's `status` moves once, from `proposed` to `accepted` or `rejected`.
+    proposal's `status` moves once, from `proposed` to `accepted`, `rejected` or
+    `superseded` (a newer extraction's proposal replaced it; its message says so).
 
     `changes` holds a proposal's change list (JSON), so it can be accepted in part later.
     """

@@ -68,7 +68,7 @@ class ProposalSubmit(OntologyRef):
 class ProposalListQuery(OntologyRef):
     """Input of list_ontology_proposals."""
 
-    status: Literal["proposed", "accepted", "rejected", "all"] = Field(
+    status: Literal["proposed", "accepted", "rejected", "superseded", "all"] = Field(
         default="proposed", description="Which proposals: open ones by default."
     )
 
@@ -103,6 +103,11 @@ class ProposalSubmitted(BaseModel):
     version: int = Field(description="The saved version, or the current one when unchanged.")
     changes: int = Field(description="Number of changes found.")
     duplicate: bool = Field(description="True when an identical open proposal already existed.")
+    superseded: list[int] = Field(
+        default_factory=list,
+        description="Older open proposals this one closed (status superseded, with the reason "
+        "in their message).",
+    )
     result: OntologySaved | None = Field(description="The ontology after an automatic accept.")
 
 
@@ -208,6 +213,7 @@ def submit_ontology_proposal(ctx: ServiceContext, params: ProposalSubmit) -> Pro
             changes=_changes_json(proposal.changes),
         )
         session.add(record)
+        superseded = _supersede_open_proposals(session, row, record.version)
         try:
             session.commit()
         except IntegrityError:
@@ -217,8 +223,28 @@ def submit_ontology_proposal(ctx: ServiceContext, params: ProposalSubmit) -> Pro
             version=record.version,
             changes=len(proposal.changes),
             duplicate=False,
+            superseded=superseded,
             result=None,
         )
+
+
+def _supersede_open_proposals(session: Session, ontology: Ontology, newer: int) -> list[int]:
+    """Close every other open proposal of `ontology`: the newer one was extracted from all
+    the raw data they saw and more, against the current version (older ones may be stale)."""
+    older = session.exec(
+        select(OntologyVersionRecord).where(
+            OntologyVersionRecord.ontology_id == ontology.id,
+            OntologyVersionRecord.status == "proposed",
+            OntologyVersionRecord.version != newer,
+        )
+    ).all()
+    for record in older:
+        record.status = "superseded"
+        record.message = (
+            f"{record.message} — superseded by proposal {newer}, a newer extraction"
+        )[:1000]
+        session.add(record)
+    return sorted(r.version for r in older)
 
 
 @operation(method="GET", path=ONE + "/proposals", scope=Scope.READ, tags=TAGS)

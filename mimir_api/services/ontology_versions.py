@@ -74,7 +74,7 @@ OntologyName = Annotated[
         examples=["main"],
     ),
 ]
-Status = Literal["accepted", "proposed", "rejected"]
+Status = Literal["accepted", "proposed", "rejected", "superseded"]
 Origin = Literal["manual", "upload", "extraction"]
 MEDIA_TYPES = {
     "turtle": "text/turtle",

@@ -327,6 +327,25 @@ def test_reextraction_proposes_without_overwriting_edits_and_accepts_in_part(
     assert twice.status_code == 409
 
 
+def test_a_newer_proposal_supersedes_older_open_ones(
+    client: TestClient, shop: dict[str, Any]
+) -> None:
+    base = onto("shop", "/sales")
+    one = ok(client.post(f"{base}/proposals", json={"extracted": _extracted(ORDERS)}), 201)
+    newer = [r | {"channel": "web"} for r in ORDERS]
+    two = ok(client.post(f"{base}/proposals", json={"extracted": _extracted(newer)}), 201)
+    assert (one["status"], two["status"]) == ("proposed", "proposed")
+    assert one["superseded"] == [] and two["superseded"] == [one["version"]]
+    assert [p["version"] for p in ok(client.get(f"{base}/proposals"))["items"]] == [
+        two["version"]
+    ]
+    closed = ok(client.get(f"{base}/proposals", params={"status": "superseded"}))["items"]
+    assert [p["version"] for p in closed] == [one["version"]]
+    assert f"superseded by proposal {two['version']}" in closed[0]["message"]
+    refused = client.post(f"{base}/proposals/{one['version']}/accept", json={})
+    assert refused.status_code == 409
+
+
 def test_stale_and_rejected_proposals(
     flow_client: TestClient, flow_shop: dict[str, Any]
 ) -> None:
