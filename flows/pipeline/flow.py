@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.logging import get_run_logger
 
+from domain.extraction_hold import extraction_hold
 from domain.raw_area import RAW_PREFIX
 from flows.actions.base import ActionContext, PermanentError, StepFailed
 from flows.actions.registry import load_registry
@@ -191,6 +192,16 @@ def _start_extraction_after(result: RunResult, run: RunInfo, logger: Any) -> Non
     run flows in-process); a failure to start it is logged and never fails the ingestion.
     """
     if not (run.project and run.storage_url and _wrote_raw(result)):
+        return
+    hold = extraction_hold(run.storage_url)
+    if hold is not None:
+        logger.info(
+            "raw records were written, but automatic ontology extraction is on hold for "
+            "project %s (%s, by %s); release it or start one with run_ontology_extraction",
+            run.project,
+            hold.get("reason") or "no reason given",
+            hold.get("by"),
+        )
         return
     if not runtime_settings().api_url:
         logger.info(

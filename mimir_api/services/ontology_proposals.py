@@ -22,11 +22,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from domain.extraction_hold import extraction_hold, hold_extraction, release_extraction
 from flows.ontology_flow import EXTRACT_FLOW_NAME, start_extraction
 from mimir_api.core.errors import Conflict, InvalidInput, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Ontology, OntologyVersionRecord, Project
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.inputs import ProjectName, ProjectOnly, StrictInput
 from mimir_api.services.ontology_versions import (
     MAX_DOCUMENT_CHARS,
     ONE,
@@ -44,7 +46,7 @@ from mimir_api.services.ontology_versions import (
     version_public,
     version_record,
 )
-from mimir_api.services.project_access import project_row
+from mimir_api.services.project_access import detached_project, project_row
 from mimir_api.services.registry import operation
 from ontology import Proposal, ProposedChange, accept, diff, from_turtle, propose, to_turtle
 from ontology.errors import OntologyError
@@ -358,3 +360,64 @@ def run_ontology_extraction(ctx: ServiceContext, params: OntologyRef) -> Extract
         deployment=f"{EXTRACT_FLOW_NAME}/mimir",
         ontology=params.name,
     )
+
+
+HOLD_PATH = "/projects/{project}/extraction-hold"
+
+
+class HoldRequest(StrictInput):
+    """Input of hold_ontology_extraction."""
+
+    project: ProjectName
+    reason: str = Field(
+        default="", max_length=500, description="Why, e.g. 'waiting for the sites export'."
+    )
+
+
+class ExtractionHold(BaseModel):
+    """Whether ingestion runs start extraction automatically for the project."""
+
+    project: str = Field(description="Project.")
+    held: bool = Field(description="True while automatic extraction is on hold.")
+    reason: str | None = Field(description="Why it is held.")
+    by: str | None = Field(description="Who held it.")
+    since: str | None = Field(description="When (UTC, ISO 8601).")
+
+
+def _hold_answer(project: str, hold: dict[str, Any] | None) -> ExtractionHold:
+    hold = hold or {}
+    return ExtractionHold(
+        project=project,
+        held=bool(hold),
+        reason=hold.get("reason"),
+        by=hold.get("by"),
+        since=hold.get("since"),
+    )
+
+
+@operation(method="PUT", path=HOLD_PATH, scope=Scope.WRITE, idempotent=True, tags=TAGS)
+def hold_ontology_extraction(ctx: ServiceContext, params: HoldRequest) -> ExtractionHold:
+    """Stop ingestion runs from starting extraction until released, while several sources land;
+    then extract once over everything with run_ontology_extraction."""
+    project = detached_project(ctx, params.project)
+    with unavailable_on_failure("could not write the hold into the project's storage"):
+        hold = hold_extraction(project.storage_url, params.reason, ctx.actor.name)
+    return _hold_answer(project.name, hold)
+
+
+@operation(method="DELETE", path=HOLD_PATH, scope=Scope.WRITE, idempotent=True, tags=TAGS)
+def release_ontology_extraction(ctx: ServiceContext, params: ProjectOnly) -> ExtractionHold:
+    """Let ingestion runs start extraction automatically again (nothing runs until one does)."""
+    project = detached_project(ctx, params.project)
+    with unavailable_on_failure("could not remove the hold from the project's storage"):
+        release_extraction(project.storage_url)
+    return _hold_answer(project.name, None)
+
+
+@operation(method="GET", path=HOLD_PATH, scope=Scope.READ, tags=TAGS)
+def get_ontology_extraction_hold(ctx: ServiceContext, params: ProjectOnly) -> ExtractionHold:
+    """Whether automatic extraction is on hold for the project, why and since when."""
+    project = detached_project(ctx, params.project)
+    with unavailable_on_failure("could not read the project's storage"):
+        hold = extraction_hold(project.storage_url)
+    return _hold_answer(project.name, hold)

@@ -414,3 +414,17 @@ def test_read_scope_reads_and_write_scope_edits(make_client: Any, tmp_path: Path
         onto("shop", "/sales/proposals"), json={"extracted": SHOP}, headers=as_reader
     )
     assert submit.status_code == 403
+
+
+def test_automatic_extraction_can_be_held_and_released(
+    client: TestClient, shop: dict[str, Any]
+) -> None:
+    hold = f"{API}/projects/shop/extraction-hold"
+    assert ok(client.get(hold))["held"] is False
+    held = ok(client.put(hold, json={"reason": "waiting for the sites export"}))
+    assert held["held"] is True and held["reason"] == "waiting for the sites export"
+    assert held["by"] and held["since"]
+    assert ok(client.get(hold)) == held
+    assert ok(client.delete(hold))["held"] is False
+    assert ok(client.get(hold))["held"] is False
+    assert client.put(hold, json={"reason": "x", "until": "later"}).status_code == 422

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from flows.pipeline.flow import _wrote_raw
+from domain.extraction_hold import hold_extraction
+from flows.pipeline.flow import _start_extraction_after, _wrote_raw
 from flows.pipeline.runtime import InlineRunner, RunInfo, execute
+from flows.settings import runtime_settings
 
 INGEST = """
 name: land-and-forget
@@ -52,3 +55,22 @@ def test_no_raw_write_starts_nothing(compile_text: Any, tmp_path: Path) -> None:
     result = _run(compile_text, BY_CLASS_ONLY, tmp_path)
     assert result.status == "completed", result.error
     assert _wrote_raw(result) is False
+
+
+def test_a_hold_keeps_ingestion_from_starting_extraction(
+    compile_text: Any, tmp_path: Path, caplog: Any, monkeypatch: Any
+) -> None:
+    result = _run(compile_text, INGEST, tmp_path)
+    storage_url = str(tmp_path / "store")
+    hold_extraction(storage_url, "sources still landing", "test")
+    monkeypatch.setenv("MIMIR_API_URL", "http://127.0.0.1:9")  # would be tried if not held
+    runtime_settings.cache_clear()
+    run = RunInfo(
+        id="r1", name="r1", pipeline="land-and-forget", project="demo", storage_url=storage_url
+    )
+    logger = logging.getLogger("test.extraction")
+    with caplog.at_level(logging.INFO, logger="test.extraction"):
+        _start_extraction_after(result, run, logger)
+    runtime_settings.cache_clear()
+    assert "on hold for project demo (sources still landing, by test)" in caplog.text
+    assert "could not start" not in caplog.text
