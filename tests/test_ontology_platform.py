@@ -99,7 +99,8 @@ def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) ->
     # 1. raw ingestion; extraction follows as its own flow run and is accepted automatically
     steps = write_step("customers", "source: customers", CUSTOMERS)
     steps += write_step("orders", "source: orders", ORDERS)
-    assert run(platform, "load-raw", ingest_yaml("load-raw", steps))["state"] == "COMPLETED"
+    ingested = run(platform, "load-raw", ingest_yaml("load-raw", steps))
+    assert ingested["state"] == "COMPLETED"
     ontology = wait_for(
         lambda: (r := api(platform, "GET", "/main")).status_code == 200 and r.json(), timeout=180
     )
@@ -119,6 +120,11 @@ def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) ->
     slot = httpx.get(f"{prefect}/v2/concurrency_limits/{PROJECT_SLOT}")
     assert slot.status_code == 200 and slot.json()["limit"] == 1, slot.text
     assert slot.json()["active_slots"] == 0
+    # the ingestion run's recorded outcome links to the extraction it started
+    get = partial(httpx.get, headers=platform.headers())
+    outcome = completed_result(get, platform.api, PROJECT, ingested["id"])
+    assert outcome["extraction"] == {"run_id": extraction["id"]}
+    assert outcome["wrote_tables"] == ["raw_customers", "raw_orders"]
     followed = project_runs(platform, "extraction")
     assert [r["id"] for r in followed] == [extraction["id"]]
     assert followed[0]["state"] == "COMPLETED" and followed[0]["final"] is True

@@ -25,6 +25,7 @@ from flows.actions.registry import load_registry
 from flows.ontology_flow import start_extraction
 from flows.pipeline.compiler import Plan, PlannedStep, compile_pipeline
 from flows.pipeline.runtime import RunInfo, RunResult, execute
+from flows.runs import record_result
 from flows.settings import runtime_settings
 
 ENTRYPOINT = "flows/pipeline/flow.py:run_pipeline"
@@ -168,9 +169,28 @@ def run_pipeline(
     if result.status == "failed":
         logger.error("pipeline failed: %s", result.error)
         raise PipelineRunFailed(result.error)
-    if plan.document.type == "ingestion":
-        _start_extraction_after(result, run, logger)
+    extraction = (
+        _start_extraction_after(result, run, logger) if plan.document.type == "ingestion" else None
+    )
+    _record_outcome(result, extraction, logger)
     return result.summary() | {"run_id": run.id, "pipeline": plan.document.name}
+
+
+def _record_outcome(result: RunResult, extraction: dict[str, str] | None, logger: Any) -> None:
+    """What `get_project_run` shows for a pipeline run: how it ended, the tables it wrote and
+    the extraction it started (or why none started), so the user can follow on from it."""
+    outcome: dict[str, Any] = {
+        "status": result.status,
+        "executed_steps": len(result.steps),
+        "stop_reason": result.stop_reason,
+        "wrote_tables": sorted({r.wrote_table for r in result.steps if r.wrote_table}),
+    }
+    if extraction is not None:
+        outcome["extraction"] = extraction
+    try:
+        record_result(outcome, "Pipeline run outcome")
+    except Exception as exc:  # the outcome record must never change the run's outcome
+        logger.warning("could not record the run outcome: %s", exc)
 
 
 def _wrote_raw(result: RunResult) -> bool:
@@ -185,14 +205,18 @@ def _wrote_raw(result: RunResult) -> bool:
     )
 
 
-def _start_extraction_after(result: RunResult, run: RunInfo, logger: Any) -> None:
+def _start_extraction_after(
+    result: RunResult, run: RunInfo, logger: Any
+) -> dict[str, str] | None:
     """Start `extract-ontology` for the project once an ingestion run wrote raw records.
 
-    Skipped quietly without an API to hand the result to (`mimir pipeline run`, tests that
-    run flows in-process); a failure to start it is logged and never fails the ingestion.
+    Returns `{run_id}` or `{skipped: why}` (None when no raw records were written): skipped,
+    with a log line, while extraction is on hold or without an API to hand the result to
+    (`mimir pipeline run`, in-process flow tests); a failure to start it is logged and never
+    fails the ingestion.
     """
     if not (run.project and run.storage_url and _wrote_raw(result)):
-        return
+        return None
     hold = extraction_hold(run.storage_url)
     if hold is not None:
         logger.info(
@@ -202,16 +226,17 @@ def _start_extraction_after(result: RunResult, run: RunInfo, logger: Any) -> Non
             hold.get("reason") or "no reason given",
             hold.get("by"),
         )
-        return
+        return {"skipped": f"on hold: {hold.get('reason') or 'no reason given'}"}
     if not runtime_settings().api_url:
         logger.info(
             "raw records were written, but MIMIR_API_URL is not set here, so no ontology "
             "extraction was started (start one with run_ontology_extraction)"
         )
-        return
+        return {"skipped": "MIMIR_API_URL is not set"}
     try:
         started = start_extraction(run.project, run.storage_url, trigger=f"pipeline:{run.pipeline}")
     except Exception as exc:
         logger.warning("could not start ontology extraction: %s", exc)
-        return
+        return {"skipped": f"could not start: {exc}"[:500]}
     logger.info("started ontology extraction %s (%s)", started.name, started.id)
+    return {"run_id": str(started.id)}

@@ -70,7 +70,8 @@ def test_a_hold_keeps_ingestion_from_starting_extraction(
     )
     logger = logging.getLogger("test.extraction")
     with caplog.at_level(logging.INFO, logger="test.extraction"):
-        _start_extraction_after(result, run, logger)
+        outcome = _start_extraction_after(result, run, logger)
     runtime_settings.cache_clear()
     assert "on hold for project demo (sources still landing, by test)" in caplog.text
     assert "could not start" not in caplog.text
+    assert outcome == {"skipped": "on hold: sources still landing"}
