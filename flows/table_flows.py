@@ -14,7 +14,6 @@ is what the flow records here.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Literal
 
 from prefect import flow
@@ -54,7 +53,15 @@ def load_ontology_tables(
         report = load_raw(store, model, entry.mapping, set(tables))
     finally:
         store.close()
-    result = {"ontology": ontology, "version": version, "tables": tables, **asdict(report)}
+    result = {
+        "ontology": ontology,
+        "version": version,
+        "tables": tables,
+        "rows_loaded": report.rows,
+        "records_loaded": report.records,
+        "rejected": report.rejected,
+        "rejected_sample": report.rejected_sample,
+    }
     record_result(result, f"Raw records loaded into {len(tables)} table(s)")
     return result
 
