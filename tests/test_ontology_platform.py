@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import Platform
 from tests.test_pipelines_platform import run_until_final, save, wait_for
 from tests.test_platform import mcp_http_client
-from tests.utils.runs import completed_result
+from tests.utils.runs import completed_result, wait_for_run
 
 PROJECT = "onto-e2e"
 PROJECT_SLOT = f"mimir-extract-ontology-{PROJECT}"
@@ -112,6 +112,10 @@ def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) ->
         "extraction",
         "accepted",
     )
+    get = partial(httpx.get, headers=platform.headers())
+    [extraction] = extraction_runs(platform)
+    # the run hands its ontology over, then records its outcome and frees its slot
+    wait_for_run(get, platform.api, PROJECT, extraction["id"])
     [extraction] = extraction_runs(platform)
     assert extraction["state_type"] == "COMPLETED"
     assert "via:pipeline:load-raw" in extraction["tags"]
@@ -121,7 +125,6 @@ def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) ->
     assert slot.status_code == 200 and slot.json()["limit"] == 1, slot.text
     assert slot.json()["active_slots"] == 0
     # the ingestion run's recorded outcome links to the extraction it started
-    get = partial(httpx.get, headers=platform.headers())
     outcome = completed_result(get, platform.api, PROJECT, ingested["id"])
     assert outcome["extraction"] == {"run_id": extraction["id"]}
     assert outcome["wrote_tables"] == ["raw_customers", "raw_orders"]
