@@ -95,7 +95,7 @@ def project(platform: Platform) -> str:
     return PROJECT
 
 
-@pytest.mark.timeout(600)  # four more flow runs than before: the loads after each accept
+@pytest.mark.timeout(600)  # it now also waits for the load run and for each extraction to end
 def test_ingest_extract_store_edit_reingest(platform: Platform, project: str) -> None:
     # 1. raw ingestion; extraction follows as its own flow run and is accepted automatically
     steps = write_step("customers", "source: customers", CUSTOMERS)
