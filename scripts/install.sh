@@ -23,4 +23,9 @@ UV_COMPILE_BYTECODE=1 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/pyt
 echo "==> installing the example plugin (used by the tests)"
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e examples/mimir-example-plugin
 "$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  echo "==> installing the web UI's assets (npm ci into ui/node_modules: Swagger UI, axe-core)"
+  command -v npm >/dev/null || { echo "!! npm is required for the web UI's assets (apt-get install -y npm)" >&2; exit 1; }
+  (cd ui && npm ci --ignore-scripts --no-audit --no-fund)
+fi
 touch "$VENV/.mimir-installed"

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mimir_api import __version__
+from mimir_api.api.docs import install_docs
 from mimir_api.api.limits import BodyLimitMiddleware
 from mimir_api.api.problems import install_problem_handlers, problem_response
 from mimir_api.api.rest import API_PREFIX, install_rest_routes
@@ -139,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     )
     ui_dir = settings.resolved_ui_dir
+    install_docs(app, ui_dir, f"{API_PREFIX}/docs", f"{API_PREFIX}/openapi.json")
     if ui_dir.is_dir():
         app.mount("/", StaticFiles(directory=ui_dir, html=True), name="ui")
     else:

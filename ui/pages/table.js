@@ -1,0 +1,79 @@
+// A table of a project's storage: its columns, a query with filters and ordering (cursor
+// paged), CSV download of the loaded rows, and a server-side export of the whole result.
+import { call, request } from "../lib/api.js";
+import { download, h } from "../lib/dom.js";
+import { dataTable } from "../components/table.js";
+
+const OPS = ["eq", "ne", "lt", "le", "gt", "ge", "in", "like", "is_null"];
+
+function parseValue(op, text) {
+  if (op === "is_null") return text.trim() !== "false";
+  if (op === "in") return text.split(",").map((s) => parseValue("eq", s));
+  const t = text.trim();
+  if (t !== "" && !Number.isNaN(Number(t))) return Number(t);
+  if (t === "true" || t === "false") return t === "true";
+  return t;
+}
+
+export async function tablePage(main, { project, table }, _query, shell) {
+  shell.crumbs([["Projects", "/"], [project, `/projects/${project}`], [`Table ${table}`, `/projects/${project}/tables/${table}`]]);
+  const tables = await call("list_project_tables", { project });
+  const info = tables.items.find((t) => t.name === table);
+  if (!info) throw new Error(`No table ${table} in ${project}.`);
+  const columnNames = info.columns.map((c) => c.name || c);
+  let filterCount = 0;
+  const filters = h("div", { class: "filters" });
+  function addFilter() {
+    const i = ++filterCount;
+    const col = h("select", { id: `fc${i}`, "aria-label": `Filter ${i} column` }, columnNames.map((c) => h("option", { value: c }, c)));
+    const op = h("select", { id: `fo${i}`, "aria-label": `Filter ${i} operator` }, OPS.map((o) => h("option", { value: o }, o)));
+    const value = h("input", { id: `fv${i}`, type: "text", "aria-label": `Filter ${i} value` });
+    const remove = h("button", { type: "button", class: "link", "aria-label": `Remove filter ${i}` }, "Remove");
+    const row = h("div", { class: "filter-row", dataset: { filter: "1" } }, col, op, value, remove);
+    remove.addEventListener("click", () => row.remove());
+    filters.append(row);
+    col.focus();
+  }
+  const orderBy = h("input", { id: "order-by", type: "text", placeholder: "e.g. -total, name" });
+  const limit = h("input", { id: "limit", type: "number", min: "1", max: "10000", value: "100" });
+  const results = h("div", { "aria-live": "polite" });
+  const where = () => [...filters.querySelectorAll("[data-filter]")].map((row) => {
+    const [col, op, value] = row.querySelectorAll("select, input");
+    return { column: col.value, op: op.value, value: parseValue(op.value, value.value) };
+  });
+  const body = () => ({ where: where(), order_by: orderBy.value.split(",").map((s) => s.trim()).filter(Boolean), limit: Number(limit.value) || 100 });
+  const run = h("button", { type: "submit" }, "Run query");
+  const exportButton = h("button", { type: "button", class: "secondary" }, "Export CSV (all rows)");
+  const form = h("form", { class: "card", "aria-label": "Query" },
+    h("h2", {}, "Query"), filters,
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: addFilter }, "Add filter")),
+    h("div", { class: "inline-form" }, h("label", { for: "order-by" }, "Order by"), orderBy, h("label", { for: "limit" }, "Page size"), limit),
+    h("div", { class: "actions" }, run, exportButton));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = body();
+    const page = await shell.act(run, () => call("query_project_table", { project, table, ...q }));
+    if (!page) return;
+    results.replaceChildren(dataTable({
+      caption: `Rows of ${table}`, rows: page.rows, nextCursor: page.next_cursor, filename: `${table}.csv`, empty: "No rows match.",
+      columns: (page.rows.length ? Object.keys(page.rows[0]) : columnNames).map((k) => ({ key: k, label: k })),
+      loadMore: async (cursor) => {
+        const next = await shell.act(null, () => call("query_project_table", { project, table, ...q, cursor }));
+        return next ? { rows: next.rows, nextCursor: next.next_cursor } : null;
+      },
+    }));
+  });
+  exportButton.addEventListener("click", async () => {
+    const out = await shell.act(exportButton, () => call("export_project_table", { project, table, format: "csv", where: where() }));
+    if (!out) return;
+    const file = await shell.act(null, () => request("GET", `/projects/${encodeURIComponent(project)}/files`, { query: { path: out.path } }));
+    if (file?.text !== undefined && file.text !== null) download(`${table}.csv`, file.text, "text/csv");
+    shell.toast(`Exported ${out.rows} rows to ${out.path}.`);
+  });
+  main.append(h("h1", {}, `Table ${table}`),
+    h("p", { class: "lead" }, `${info.kind} table, ${info.rows} rows${info.primary_key?.length ? `, key ${info.primary_key.join(", ")}` : ""}.`),
+    h("details", { class: "card" }, h("summary", {}, "Columns"),
+      dataTable({ caption: "Columns", rows: info.columns.map((c) => (typeof c === "string" ? { name: c } : c)), filename: `${table}-columns.csv` })),
+    form, results);
+  form.requestSubmit();
+}
