@@ -82,7 +82,9 @@ class Watch:
 
 def open_page(browser: Browser, width: int = 1280, height: int = 800) -> tuple[Page, Watch]:
     """A fresh context (own sessionStorage) whose page may only talk to local hosts."""
-    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
     watch = Watch()
 
     def only_local(route: Any) -> None:
@@ -105,7 +107,7 @@ def open_page(browser: Browser, width: int = 1280, height: int = 800) -> tuple[P
 
 @pytest.fixture
 def ui(browser: Browser) -> Iterator[tuple[Page, Watch]]:
-    """A 1280×800 page; the test fails if the page logged errors or broke a rule above."""
+    """A 1280x800 page; the test fails if the page logged errors or broke a rule above."""
     page, watch = open_page(browser)
     yield page, watch
     page.context.close()
@@ -122,12 +124,14 @@ def check_page(page: Page, name: str) -> None:
     """axe-core on the page as it is now (no serious or critical violations) + a screenshot."""
     settle(page)
     page.add_script_tag(path=str(AXE))
-    results = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     bad = [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [n["target"] for n in v["nodes"]][:5]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
         for v in results["violations"]
         if v["impact"] in {"serious", "critical"}
     ]
@@ -159,13 +163,26 @@ def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenServer
     port = free_port()
     env = dict(os.environ)
     env.update(
-        MIMIR_HOME=str(home), PREFECT_API_URL="http://127.0.0.1:9/api", DO_NOT_TRACK="1",
-        MIMIR_HOST="127.0.0.1", MIMIR_PORT=str(port),
+        MIMIR_HOME=str(home),
+        PREFECT_API_URL="http://127.0.0.1:9/api",
+        DO_NOT_TRACK="1",
+        MIMIR_HOST="127.0.0.1",
+        MIMIR_PORT=str(port),
     )
     process = subprocess.Popen(
-        [str(VENV_BIN / "uvicorn"), "--factory", "mimir_api.api.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(VENV_BIN / "uvicorn"),
+            "--factory",
+            "mimir_api.api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"

@@ -29,16 +29,19 @@ def test_read_only_token_sees_the_403_problem(platform: Platform, ui: tuple[Page
 def test_bad_yaml_line_is_shown_on_save(platform: Platform, ui: tuple[Page, Watch]) -> None:
     page, watch = ui
     project = f"ui-err-{uuid.uuid4().hex[:8]}"
-    created = httpx.post(f"{platform.api}/projects", json={"name": project}, headers=platform.headers())
+    created = httpx.post(
+        f"{platform.api}/projects", json={"name": project}, headers=platform.headers()
+    )
     assert created.status_code == 201, created.text
     sign_in(page, platform.base_url, platform.token)
     page.goto(f"{platform.base_url}/#/projects/{project}/pipelines/broken")
     editor = page.get_by_label("Pipeline YAML")
-    editor.fill("name: broken\ntype: ingestion\nsteps:\n  - name: [unclosed\n")
+    editor.fill("name: broken\ntype: ingestion\nsteps:\n  - name: a: b\n    action: context.set\n")
     page.get_by_role("button", name="Save", exact=True).click()
     problem = page.locator(".card .problem")
-    expect(problem).to_contain_text("line 4")
-    expect(page.locator(".gutter .line.bad")).to_have_count(1)
+    expect(problem).to_contain_text("line 4, column 12")
+    expect(problem).to_contain_text("mapping values are not allowed here")
+    expect(page.locator(".gutter .line.bad")).to_have_text(["4"])
     check_page(page, "error-yaml")
     listed = httpx.get(f"{platform.api}/projects/{project}/pipelines", headers=platform.headers())
     assert listed.json()["items"] == []  # nothing was saved

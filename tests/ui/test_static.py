@@ -34,8 +34,14 @@ def test_pages_compose_components_and_define_none() -> None:
 
 
 def test_no_cdn_and_npm_assets_come_from_the_lockfile() -> None:
-    for path in [*UI.glob("*.html"), *UI.glob("*.js"), *UI.glob("*.css"), *UI.rglob("pages/*.js"),
-                 *UI.rglob("components/*.js"), *UI.rglob("lib/*.js")]:
+    for path in [
+        *UI.glob("*.html"),
+        *UI.glob("*.js"),
+        *UI.glob("*.css"),
+        *UI.rglob("pages/*.js"),
+        *UI.rglob("components/*.js"),
+        *UI.rglob("lib/*.js"),
+    ]:
         text = path.read_text()
         assert not re.search(r"(src|href)=[\"']https?://", text), path
         assert not re.search(r"import[^;]+from\s+[\"']https?://", text), path

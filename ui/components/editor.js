@@ -17,7 +17,7 @@ export function codeEditor({ label, language = "yaml", value = "", validate = nu
     "aria-describedby": `${id}-diag`, readonly: readOnly || null, dataset: { language },
   });
   area.value = value;
-  const list = h("ul", { class: "diagnostics", id: `${id}-diag`, "aria-live": "polite", "aria-label": `Problems in ${label}` });
+  const list = h("ul", { class: "diagnostics", id: `${id}-diag`, "aria-live": "polite", "aria-label": "Problems" });
   let diagnostics = [];
   let timer = null;
   let seq = 0;

@@ -45,7 +45,7 @@ function field(name, rawSchema, required, initial) {
       kind === "json" ? (value !== undefined && value !== null ? JSON.stringify(value, null, 1) : "") : (value ?? ""));
   } else {
     const secret = schema.format === "password" || schema.writeOnly;
-    input = h("input", { ...common, type: secret ? "password" : "text", value: value ?? "", pattern: schema.pattern, maxlength: schema.maxLength, autocomplete: "off" });
+    input = h("input", { ...common, type: secret ? "password" : "text", value: value ?? "", maxlength: schema.maxLength, autocomplete: "off" });
   }
   const wrap = h("div", { class: `field ${kind === "boolean" ? "check" : ""}` },
     kind === "boolean" ? [input, label] : [label, input],

@@ -25,7 +25,7 @@ export async function ontologyPage(main, { project, name }, query, shell) {
   const hidden = ["project", "name", "ref", "expected_version"];
   async function edit(id, title, values = {}, extraHidden = []) {
     const done = await formDialog(shell, id, { title, values: { ...refs, ...values }, hidden: [...hidden, ...extraHidden], submitLabel: "Save" });
-    if (done) { shell.toast(`Saved as version ${done.version ?? ""}.`); reload(); }
+    if (done) { shell.toast(`Saved as version ${done.version?.version ?? done.version}.`); reload(); }
   }
 
   const details = h("section", { class: "card", "aria-label": "Selected class", id: "class-panel" },
@@ -118,7 +118,7 @@ export async function ontologyPage(main, { project, name }, query, shell) {
   const importButton = h("button", { type: "button", class: "secondary" }, "Import as new version");
   importButton.addEventListener("click", async () => {
     const done = await shell.act(importButton, () => call("upload_ontology_version", { project, name, content: importEditor.value(), message: "imported in the web UI" }));
-    if (done) { shell.toast(`Imported as version ${done.version}.`); reload(); }
+    if (done) { shell.toast(`Imported as version ${done.version?.version ?? done.version}.`); reload(); }
   });
   const format = h("select", { id: "export-format" }, ["turtle", "xml", "nt", "json-ld", "owl-xml"].map((f) => h("option", { value: f }, f)));
   const exportButton = h("button", { type: "button", class: "secondary" }, "Export");

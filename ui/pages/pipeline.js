@@ -36,7 +36,7 @@ export async function pipelinePage(main, { project, name }, _query, shell) {
   const message = h("input", { id: "save-message", type: "text", maxlength: "1000" });
   const saveOut = h("div", { "aria-live": "polite" });
   const save = h("button", { type: "button" }, "Save");
-  const run = h("button", { type: "button", class: "secondary", disabled: pipeline ? null : true }, "Run");
+  const run = h("button", { type: "button", class: "secondary", disabled: pipeline ? null : true }, "Run pipeline");
   const webhook = h("button", { type: "button", class: "secondary", disabled: pipeline ? null : true }, pipeline?.webhook_enabled ? "Rotate webhook secret" : "Create webhook");
   const remove = h("button", { type: "button", class: "danger", disabled: pipeline ? null : true }, "Delete");
 

@@ -80,7 +80,7 @@ export async function projectPage(main, { project }, _query, shell) {
 
   const newPipeline = h("button", { type: "button" }, "New pipeline");
   newPipeline.addEventListener("click", () => {
-    const input = h("input", { id: "new-pipeline-name", required: true, pattern: "[a-z][a-z0-9-]{1,61}[a-z0-9]", "aria-describedby": "npn-hint" });
+    const input = h("input", { id: "new-pipeline-name", required: true, "aria-describedby": "npn-hint" });
     const form = h("form", {}, h("div", { class: "field" }, h("label", { for: "new-pipeline-name" }, "Pipeline name"), input,
       h("small", { id: "npn-hint", class: "hint" }, "Lowercase letters, digits and '-'.")), h("div", { class: "actions" }, h("button", { type: "submit" }, "Open editor")));
     const d = openDialog({ title: "New pipeline", body: form });
