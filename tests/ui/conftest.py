@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
 from tests.utils.servers import VENV_BIN, free_port, stop_process, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("MIMIR_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser
 AXE = REPO / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}

@@ -8,7 +8,6 @@ remaining pages — each checked with axe-core and saved as a screenshot.
 from __future__ import annotations
 
 import csv
-import os
 import io
 import re
 import time
@@ -21,15 +20,24 @@ from playwright.sync_api import Page, expect
 from tests.conftest import Platform
 from tests.ui.conftest import Watch, check_page, settle
 
-ADMIN = os.environ.get("MIMIR_UI_TEST_ADMIN", "test-admin")  # the platform fixture's admin token name
-PIPELINE = """name: load-customers
+ADMIN = "test-admin"  # the platform fixture's admin token name
+PIPELINE = """name: load-shop
 type: ingestion
 steps:
-  - name: save
+  - name: customers
     action: storage.write
     with:
       source: customers
       rows: [{id: 1, name: "Ada"}, {id: 2, name: "Bo"}, {id: 3, name: "Cy"}]
+  - name: orders
+    action: storage.write
+    with:
+      source: orders
+      rows:
+        - {number: "A1", customer_id: 1, total: 10.5}
+        - {number: "A2", customer_id: 2, total: 21.0}
+        - {number: "A3", customer_id: 3, total: 31.5}
+        - {number: "A4", customer_id: 1, total: 42.0}
 """
 
 
@@ -72,12 +80,14 @@ def test_new_user_journey(platform: Platform, ui: tuple[Page, Watch]) -> None:
 
     # 3. a new pipeline: a typo shows a located diagnostic, fixing it clears it
     page.get_by_role("button", name="New pipeline").click()
-    page.get_by_label("Pipeline name").fill("load-customers")
+    page.get_by_label("Pipeline name").fill("load-shop")
     page.get_by_role("button", name="Open editor").click()
-    expect(page.get_by_role("heading", name="Pipeline load-customers")).to_be_visible()
-    type_into_editor(page, PIPELINE.replace("action: storage.write", "acton: storage.write"))
+    expect(page.get_by_role("heading", name="Pipeline load-shop")).to_be_visible()
+    type_into_editor(page, PIPELINE.replace("action: storage.write", "acton: storage.write", 1))
     expect(page.locator(".diagnostics")).to_contain_text("acton")
-    expect(page.locator(".gutter .line.bad", has_text="5")).to_have_count(1)  # the typo's line
+    expect(page.locator(".gutter .line.bad", has_text=re.compile(r"^5$"))).to_have_count(
+        1
+    )  # the typo's line
     check_page(page, "pipeline-diagnostic")
     type_into_editor(page, PIPELINE)
     expect(page.locator(".diagnostic")).to_have_count(0)
@@ -89,8 +99,9 @@ def test_new_user_journey(platform: Platform, ui: tuple[Page, Watch]) -> None:
     expect(page.get_by_role("heading", name=re.compile(r"^Run "))).to_be_visible()
     expect(page.locator("#run-state")).to_have_text("Completed", timeout=180_000)
     steps = page.get_by_role("table", name="Step task runs")
-    expect(steps.get_by_role("cell", name="save", exact=True)).to_be_visible()
-    expect(steps.get_by_text("COMPLETED")).to_be_visible()
+    for step in ("customers", "orders"):
+        expect(steps.get_by_role("cell", name=step, exact=True)).to_be_visible()
+    expect(steps.get_by_text("COMPLETED")).to_have_count(2)
     prefect_link = page.get_by_role("link", name="Open in Prefect UI")
     assert "/runs/flow-run/" in (prefect_link.get_attribute("href") or "")
     check_page(page, "run")
@@ -159,7 +170,7 @@ def test_new_user_journey(platform: Platform, ui: tuple[Page, Watch]) -> None:
     check_page(page, "twin")
 
     # 9. the other pages render, pass axe and are saved
-    page.goto(f"{platform.base_url}/#/projects/{project}/pipelines/load-customers")
+    page.goto(f"{platform.base_url}/#/projects/{project}/pipelines/load-shop")
     expect(page.get_by_role("table", name="Runs, newest first")).to_contain_text("Completed")
     check_page(page, "pipeline")
     for name, path, heading in [

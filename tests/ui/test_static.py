@@ -51,3 +51,11 @@ def test_no_cdn_and_npm_assets_come_from_the_lockfile() -> None:
     assert (UI / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js").is_file(), (
         "run scripts/install.sh (npm ci in ui/)"
     )
+
+
+def test_readme_screenshots_exist() -> None:
+    readme = (UI.parent / "README.md").read_text()
+    shots = re.findall(r"\((docs/screenshots/[\w-]+\.png)\)", readme)
+    assert len(shots) >= 4
+    for shot in shots:
+        assert (UI.parent / shot).stat().st_size > 10_000, shot

@@ -15,7 +15,7 @@ function s(tag, attrs = {}, text) {
 export function barChart({ label, unit = "", points, width = 640, height = 180 }) {
   const max = Math.max(...points.map((p) => p.value), 1e-9);
   const pad = { left: 44, bottom: 22, top: 10 };
-  const bw = (width - pad.left) / Math.max(points.length, 1);
+  const bw = Math.min(48, (width - pad.left) / Math.max(points.length, 1));
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": `${label}: ${points.map((p) => `${p.label} ${p.value.toFixed(1)}${unit}`).join(", ")}` });
   const plotH = height - pad.bottom - pad.top;
   svg.append(s("text", { x: 4, y: pad.top + 8, class: "axis" }, `${max.toFixed(1)}${unit}`));

@@ -50,6 +50,7 @@ function layout(nodes, links, width, height) {
  * → element (an <svg> in a figure, with a text list of the links for screen readers).
  */
 export function graphView({ label, nodes, links, onSelect, width = 760, height = 420 }) {
+  height = Math.min(height, 160 + nodes.length * 40);  // few nodes: no empty canvas
   const pos = layout(nodes, links, width, height);
   const at = new Map(nodes.map((node, i) => [node.id, pos[i]]));
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "graph", role: "group", "aria-label": label });

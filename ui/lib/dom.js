@@ -56,3 +56,9 @@ export function problemView(problem) {
     problem.detail ? h("p", {}, problem.detail) : null,
     errors.length ? h("ul", {}, errors) : null);
 }
+
+/** Replace `el`'s children, skipping null/false (native replaceChildren would print "null"). */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}

@@ -2,7 +2,7 @@
 // included), versions with diff, proposals accepted in whole or in part, import and export,
 // and extraction.
 import { call, prefectRunUrl } from "../lib/api.js";
-import { download, fmtTime, h } from "../lib/dom.js";
+import { download, fmtTime, h, replace } from "../lib/dom.js";
 import { graphView } from "../components/graph.js";
 import { dataTable } from "../components/table.js";
 import { confirmDialog } from "../components/dialog.js";
@@ -46,7 +46,7 @@ export async function ontologyPage(main, { project, name }, query, shell) {
           if (await shell.act(null, () => call("delete_ontology_property", { ...refs, ref: p.iri }))) reload();
         })) },
     ];
-    details.replaceChildren(
+    replace(details, 
       h("h2", {}, `Class ${labelOf(cls)}`),
       cls.comment ? h("p", {}, cls.comment) : null,
       h("dl", { class: "facts" },
@@ -132,7 +132,7 @@ export async function ontologyPage(main, { project, name }, query, shell) {
     const started = await shell.act(extract, () => call("run_ontology_extraction", { project, name }));
     if (!started) return;
     const link = await prefectRunUrl(started.flow_run_id);
-    extractOut.replaceChildren(`Extraction ${started.flow_run_name} started; its result arrives as a proposal. `, link ? h("a", { href: link, target: "_blank", rel: "noopener" }, "Follow it in the Prefect UI") : "");
+    replace(extractOut, `Extraction ${started.flow_run_name} started; its result arrives as a proposal. `, link ? h("a", { href: link, target: "_blank", rel: "noopener" }, "Follow it in the Prefect UI") : "");
   });
   const addClass = h("button", { type: "button", class: "secondary" }, "Add class");
   addClass.addEventListener("click", () => edit("add_ontology_class", "Add a class"));

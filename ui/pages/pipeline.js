@@ -1,7 +1,7 @@
 // A pipeline: YAML editor checked by validate_pipeline as you type, save, run, versions,
 // runs (with a duration chart) and the webhook.
 import { ApiError, call } from "../lib/api.js";
-import { fmtDuration, fmtTime, h, problemView } from "../lib/dom.js";
+import { fmtDuration, fmtTime, h, problemView, replace } from "../lib/dom.js";
 import { codeEditor } from "../components/editor.js";
 import { dataTable } from "../components/table.js";
 import { barChart } from "../components/chart.js";
@@ -84,7 +84,7 @@ export async function pipelinePage(main, { project, name }, _query, shell) {
       call("list_pipeline_versions", { project, name }),
       call("list_pipeline_runs", { project, name, limit: 50 }),
     ]);
-    versionsBox.replaceChildren(h("h2", {}, "Versions"), dataTable({
+    replace(versionsBox, h("h2", {}, "Versions"), dataTable({
       caption: "Saved versions",
       columns: [
         { key: "version", label: "Version" }, { key: "message", label: "Message" }, { key: "created_at", label: "Saved", render: (v) => fmtTime(v.created_at) },
@@ -96,7 +96,7 @@ export async function pipelinePage(main, { project, name }, _query, shell) {
       rows: versions.items, filename: `${name}-versions.csv`,
     }));
     const finished = runs.items.filter((r) => r.duration_s !== null).slice(0, 30).reverse();
-    runsBox.replaceChildren(h("h2", {}, "Runs"),
+    replace(runsBox, h("h2", {}, "Runs"),
       finished.length ? barChart({ label: "Run durations (oldest to newest)", unit: " s", points: finished.map((r) => ({ label: r.name, value: r.duration_s, kind: r.state.toLowerCase() })) }) : null,
       dataTable({
         caption: "Runs, newest first",

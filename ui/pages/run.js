@@ -1,7 +1,7 @@
 // One pipeline run: state, timings, each step's task run and the latest logs, refreshed until
 // the run reaches a final state; links to the same run in the Prefect UI.
 import { call, prefectRunUrl } from "../lib/api.js";
-import { fmtDuration, fmtTime, h } from "../lib/dom.js";
+import { fmtDuration, fmtTime, h, replace } from "../lib/dom.js";
 import { dataTable } from "../components/table.js";
 
 const FINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
@@ -23,7 +23,7 @@ export async function runPage(main, { project, name, run }, _query, shell) {
   async function draw() {
     const detail = await call("get_pipeline_run", { project, name, run_id: run });
     const final = FINAL.has(detail.state);
-    head.replaceChildren(
+    replace(head, 
       h("div", { class: "page-head" }, h("h1", {}, `Run ${detail.name}`),
         h("div", { class: "actions" }, prefect ? h("a", { href: prefect, class: "button secondary", target: "_blank", rel: "noopener" }, "Open in Prefect UI") : null, final ? null : cancel)),
       h("p", { class: "lead" }, "State: ", h("span", { class: `state ${detail.state.toLowerCase()}`, id: "run-state" }, detail.state_name || detail.state),
@@ -33,7 +33,7 @@ export async function runPage(main, { project, name, run }, _query, shell) {
         h("dt", {}, "Ended"), h("dd", {}, fmtTime(detail.end_time)),
         h("dt", {}, "Duration"), h("dd", {}, fmtDuration(detail.duration_s)),
         h("dt", {}, "Parameters"), h("dd", {}, h("code", {}, JSON.stringify(detail.parameters)))));
-    steps.replaceChildren(h("h2", {}, "Steps"), dataTable({
+    replace(steps, h("h2", {}, "Steps"), dataTable({
       caption: "Step task runs",
       columns: [
         { key: "name", label: "Step" },
@@ -44,7 +44,7 @@ export async function runPage(main, { project, name, run }, _query, shell) {
       ],
       rows: detail.steps, filename: `${detail.name}-steps.csv`, empty: final ? "No work steps ran." : "Waiting for steps…",
     }));
-    logs.replaceChildren(h("h2", {}, "Logs"), h("pre", { class: "logs", tabindex: "0", "aria-label": "Run logs" },
+    replace(logs, h("h2", {}, "Logs"), h("pre", { class: "logs", tabindex: "0", "aria-label": "Run logs" },
       detail.logs.map((l) => `${fmtTime(l.time)}  ${l.message}`).join("\n") || "No logs yet."));
     if (!final) setTimeout(() => { if (location.hash === here) draw().catch(shell.showError); }, 1500);
   }

@@ -1,7 +1,7 @@
 // A table of a project's storage: its columns, a query with filters and ordering (cursor
 // paged), CSV download of the loaded rows, and a server-side export of the whole result.
 import { call, request } from "../lib/api.js";
-import { download, h } from "../lib/dom.js";
+import { download, h, replace } from "../lib/dom.js";
 import { dataTable } from "../components/table.js";
 
 const OPS = ["eq", "ne", "lt", "le", "gt", "ge", "in", "like", "is_null"];
@@ -54,7 +54,7 @@ export async function tablePage(main, { project, table }, _query, shell) {
     const q = body();
     const page = await shell.act(run, () => call("query_project_table", { project, table, ...q }));
     if (!page) return;
-    results.replaceChildren(dataTable({
+    replace(results, dataTable({
       caption: `Rows of ${table}`, rows: page.rows, nextCursor: page.next_cursor, filename: `${table}.csv`, empty: "No rows match.",
       columns: (page.rows.length ? Object.keys(page.rows[0]) : columnNames).map((k) => ({ key: k, label: k })),
       loadMore: async (cursor) => {
