@@ -56,8 +56,9 @@ function section(title, ...children) {
 export async function projectPage(main, { project }, _query, shell) {
   shell.crumbs([["Projects", "/"], [project, `/projects/${project}`]]);
   const info = await call("get_project", { name: project });
-  const [pipelines, ontologies, tables] = await Promise.all([
+  const [pipelines, runs, ontologies, tables] = await Promise.all([
     call("list_pipelines", { project }),
+    call("list_project_runs", { project, limit: 20 }).catch(() => ({ items: [] })),
     call("list_ontologies", { project }).catch(() => ({ items: [] })),
     call("list_project_tables", { project }).catch(() => ({ items: [] })),
   ]);
@@ -124,6 +125,15 @@ export async function projectPage(main, { project }, _query, shell) {
           { key: "kind", label: "Kind" }, { key: "rows", label: "Rows" },
         ],
         rows: tables.items, filename: `${project}-tables.csv`, empty: "No tables yet.",
+      })),
+      section("Recent runs", dataTable({
+        caption: "Runs of this project (pipelines, extraction, loads, exports)",
+        columns: [
+          { key: "name", label: "Run" }, { key: "kind", label: "Kind" },
+          { key: "state", label: "State", render: (r) => h("span", { class: `state ${r.state.toLowerCase()}` }, r.state_name || r.state) },
+          { key: "start_time", label: "Started", render: (r) => fmtTime(r.start_time) },
+        ],
+        rows: runs.items, filename: `${project}-runs.csv`, empty: "No runs yet.",
       })),
       section("Digital twin", h("p", {}, twinOps.length ? "Query the twin with SPARQL and browse its entities." : "Twin operations are not available on this server yet."),
         h("a", { href: `#/projects/${project}/twins`, class: "button secondary" }, "Open twin")),

@@ -64,11 +64,26 @@ export async function tablePage(main, { project, table }, _query, shell) {
     }));
   });
   exportButton.addEventListener("click", async () => {
-    const out = await shell.act(exportButton, () => call("export_project_table", { project, table, format: "csv", where: where() }));
-    if (!out) return;
-    const file = await shell.act(null, () => request("GET", `/projects/${encodeURIComponent(project)}/files`, { query: { path: out.path } }));
-    if (file?.text !== undefined && file.text !== null) download(`${table}.csv`, file.text, "text/csv");
-    shell.toast(`Exported ${out.rows} rows to ${out.path}.`);
+    // The export runs as a Prefect flow: start it, follow the run, then fetch the file.
+    const started = await shell.act(exportButton, () => call("export_project_table", { project, table, format: "csv", where: where() }));
+    if (!started) return;
+    shell.toast(`Export ${started.flow_run_name} started.`);
+    exportButton.disabled = true;
+    try {
+      let run = null;
+      for (let i = 0; i < 600 && !run?.final; i++) {
+        if (run) await new Promise((resolve) => setTimeout(resolve, 1000));
+        run = await call("get_project_run", { project, run_id: started.flow_run_id });
+      }
+      if (run.state !== "COMPLETED") { shell.toast(`Export ${run.state_name || run.state}: ${run.message || ""}`, "error"); return; }
+      const file = await request("GET", `/projects/${encodeURIComponent(project)}/files`, { query: { path: started.path } });
+      if (file?.text !== undefined && file.text !== null) download(`${table}.csv`, file.text, "text/csv");
+      shell.toast(`Exported to ${started.path}.`);
+    } catch (error) {
+      shell.showError(error);
+    } finally {
+      exportButton.disabled = false;
+    }
   });
   main.append(h("h1", {}, `Table ${table}`),
     h("p", { class: "lead" }, `${info.kind} table, ${info.rows} rows${info.primary_key?.length ? `, key ${info.primary_key.join(", ")}` : ""}.`),
