@@ -75,8 +75,9 @@ def train_model(project: str, storage_url: str, model: str, version: int, spec: 
         store.close()
     card = trained.card
     metric = card["primary_metric"]
+    cv, base = card["metrics"]["cv"][metric], card["metrics"]["cv_baseline"][metric]
     logger.info("model %s v%d: CV %s %.4f (baseline %.4f)", model, version, metric,
-                card["metrics"]["cv"][metric]["mean"], card["metrics"]["cv_baseline"][metric]["mean"])
+                cv["mean"], base["mean"])
     try:
         create_markdown_artifact(markdown=trained.card_markdown,
                                  key=f"model-{project}-{model}"[:100].lower().replace("_", "-"),

@@ -9,6 +9,7 @@ numeric values with its p-value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ def column_drift(reference: pd.Series, current: pd.Series, kind: str) -> dict[st
     return {"psi": psi, "ks": None, "ks_p": None, "drifted": psi > PSI_THRESHOLD}
 
 
-def drift_report(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, str],
+def drift_report(reference: pd.DataFrame, current: pd.DataFrame, kinds: Mapping[str, str],
                  prediction_kind: str, *, metric_name: str | None = None,
                  trained_metric: float | None = None, current_metric: float | None = None,
                  labelled_rows: int = 0, psi_threshold: float = PSI_THRESHOLD,

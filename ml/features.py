@@ -42,7 +42,8 @@ class Relationship(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(description="Prefix of its features: out.<property> or in.<Class>.<property>.")
+    name: str = Field(
+        description="Prefix of its features: out.<property> or in.<Class>.<property>.")
     property: str = Field(description="IRI of the object property.")
     direction: Literal["out", "in"] = Field(description="out: C → related; in: related → C.")
     related_class: str = Field(description="IRI of the class at the other end.")

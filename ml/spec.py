@@ -115,7 +115,8 @@ class ModelSpec(BaseModel):
         min_length=1, max_length=500, description="Datatype property of the class to predict."
     )
     task: TaskChoice = Field(
-        default="auto", description="classification, regression, or auto (inferred from the target)."
+        default="auto",
+        description="classification, regression, or auto (inferred from the target).",
     )
     algorithm: Algorithm = Field(
         default="auto",
