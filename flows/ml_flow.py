@@ -148,11 +148,24 @@ def drift_history(storage_url: str, model: str, limit: int = 100) -> list[dict[s
     return [json.loads(fs.cat_file(name)) for name in names]
 
 
+def _pool_type(deployment: str) -> str | None:
+    """Type of the work pool a deployment runs on (None when unknown)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        pool = client.read_deployment_by_name(deployment).work_pool_name
+        return client.read_work_pool(pool).type if pool else None
+
+
 def start_ml_flow(flow_name: str, parameters: dict[str, Any], *, project: str,
                   job_variables: dict[str, Any] | None = None) -> FlowRun:
-    """Create a run of `<flow_name>/mimir` and return at once."""
+    """Create a run of `<flow_name>/mimir` and return at once. `job_variables` (the GPU
+    request of torch training) apply on a Kubernetes work pool only: other pool types have no
+    such variables and would refuse the run."""
     from flows.deploy import DEPLOYMENT_NAME
 
+    if job_variables and _pool_type(f"{flow_name}/{DEPLOYMENT_NAME}") != "kubernetes":
+        job_variables = None
     flow_run = run_deployment(
         name=f"{flow_name}/{DEPLOYMENT_NAME}", parameters=parameters, timeout=0,
         as_subflow=False, job_variables=job_variables,

@@ -83,7 +83,12 @@ def train_version(store: StoragePlugin, mapping: SchemaMapping, spec: ModelSpec,
 
 def entity_frame(store: StoragePlugin, mapping: SchemaMapping, plan: FeaturePlan,
                  entities: list[str] | None = None) -> pd.DataFrame:
-    """Features of stored entities (all, or the given ids); `MLInputError` for unknown ids."""
+    """Features of stored entities (all, or the given ids); `MLInputError` for unknown ids
+    or when the model's class is no longer in the ontology."""
+    if plan.class_iri not in {cm.class_iri for cm in mapping.classes}:
+        raise MLInputError(
+            f"class {plan.class_name} of this model is no longer in the ontology; retrain a "
+            "model of a current class", field="entity_class")
     frame = build_frame(store, mapping, plan, entities, with_target=False)
     if entities is not None:
         missing = [e for e in entities if e not in frame.index]
