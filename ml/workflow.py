@@ -103,14 +103,17 @@ def entity_frame(store: StoragePlugin, mapping: SchemaMapping, plan: FeaturePlan
 def prediction_rows(model: LoadedModel, frame: pd.DataFrame, version: int) -> list[dict[str, Any]]:
     """One JSON-ready row per entity: prediction and class probabilities."""
     predicted = model.predict(frame)
+    proba_cols = [c for c in predicted.columns if c.startswith("proba:")]
+    labels = [c.split(":", 1)[1] for c in proba_cols]
+    proba = predicted[proba_cols].to_numpy(dtype=float).tolist() if proba_cols else None
+    values = predicted["prediction"].tolist()
     rows = []
-    for entity, row in predicted.iterrows():
-        proba = {c.split(":", 1)[1]: float(row[c]) for c in predicted.columns
-                 if c.startswith("proba:")}
-        value = row["prediction"]
+    for i, entity in enumerate(predicted.index):
+        value = values[i]
         rows.append({"entity": str(entity), "model_version": version,
                      "prediction": value if isinstance(value, str) else float(value),
-                     "probabilities": proba or None})
+                     "probabilities": dict(zip(labels, proba[i], strict=True)) if proba
+                     else None})
     return rows
 
 

@@ -36,6 +36,7 @@ from tests.test_platform import mcp_http_client
 from tests.utils.ml import NS, sklearn_records
 
 PROJECT = "ml-e2e"
+pytestmark = pytest.mark.timeout(1800)  # flow runs start slowly on a shared machine
 
 
 def call(platform: Platform, method: str, tail: str, **kwargs: Any) -> httpx.Response:
