@@ -25,8 +25,9 @@ from prefect.deployments import run_deployment
 from prefect.events import emit_event
 from prefect.logging import get_run_logger
 
-from flows.ontology_storage import published
-from flows.storage_binding import open_project_store
+from domain.published import published
+from domain.stores import open_project_store
+from flows.runs import MAX_TAG, MIMIR_DEPLOYMENT, project_tags
 from ml.artifacts import load_model, model_folder
 from ml.errors import MLInputError
 from ml.spec import ModelSpec
@@ -157,18 +158,19 @@ def _pool_type(deployment: str) -> str | None:
         return client.read_work_pool(pool).type if pool else None
 
 
-def start_ml_flow(flow_name: str, parameters: dict[str, Any], *, project: str,
+def start_ml_flow(flow_name: str, parameters: dict[str, Any], *, project: str, via: str = "api",
                   job_variables: dict[str, Any] | None = None) -> FlowRun:
     """Create a run of `<flow_name>/mimir` and return at once. `job_variables` (the GPU
     request of torch training) apply on a Kubernetes work pool only: other pool types have no
-    such variables and would refuse the run."""
-    from flows.deploy import DEPLOYMENT_NAME
-
-    if job_variables and _pool_type(f"{flow_name}/{DEPLOYMENT_NAME}") != "kubernetes":
+    such variables and would refuse the run. Tagged like every run Mimir starts for a project
+    (`flows.runs.project_tags`, kind = the flow's name), so `list_project_runs` shows it."""
+    deployment = f"{flow_name}/{MIMIR_DEPLOYMENT}"
+    if job_variables and _pool_type(deployment) != "kubernetes":
         job_variables = None
+    tags = [*project_tags(project, flow_name, via), "mimir-ml",
+            f"model:{parameters['model']}"[:MAX_TAG]]
     flow_run = run_deployment(
-        name=f"{flow_name}/{DEPLOYMENT_NAME}", parameters=parameters, timeout=0,
-        as_subflow=False, job_variables=job_variables,
-        tags=["mimir", "mimir-ml", f"project:{project}", f"model:{parameters['model']}"[:100]],
+        name=deployment, parameters=parameters, timeout=0, as_subflow=False,
+        job_variables=job_variables, tags=tags,
     )
     return cast(FlowRun, flow_run)

@@ -23,8 +23,7 @@ from mimir_api.core.errors import Conflict, InvalidInput, NotFound, unavailable_
 from mimir_api.core.security import Scope
 from mimir_api.db.models import MLModel, MLModelVersion, Project, as_utc, utcnow
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.ontology_common import project_store
-from mimir_api.services.pipelines import project_row
+from mimir_api.services.project_access import detached_project, project_row, project_store
 from mimir_api.services.projects import ProjectName
 from mimir_api.services.registry import operation
 from ml.errors import ArtifactError, MLInputError
@@ -228,14 +227,12 @@ def _plan(project: Project, ontology: str, spec: ModelSpec) -> FeaturePlan:
     from ml.workflow import explain
 
     mapping = _mapping(project, ontology)
-    store = project_store(project)
     try:
         plan_features(mapping, spec)  # spec errors first, without touching data
-        return explain(store, mapping, spec)
+        with project_store(project) as store:
+            return explain(store, mapping, spec)
     except MLInputError as exc:
         raise _ml_error(exc) from None
-    finally:
-        store.close()
 
 
 def _sync(project: Project, version: MLModelVersion, model: MLModel) -> bool:
@@ -331,9 +328,7 @@ def _loaded(storage_url: str, name: str, version: int, digest: str) -> Any:
            read_only=True, tags=TAGS)
 def explain_features(ctx: ServiceContext, params: ExplainQuery) -> FeatureExplanation:
     """The feature table a model spec would train on (names, sources, types), before training."""
-    with ctx.session() as session:
-        project = project_row(session, params.project)
-        session.expunge(project)
+    project = detached_project(ctx, params.project)
     return FeatureExplanation(plan=_plan(project, params.ontology, params.spec))
 
 
@@ -383,6 +378,7 @@ def train_model(ctx: ServiceContext, params: ModelRef) -> RunStarted:
         gpu = GPU_JOB_VARIABLES if spec.algorithm == "mlp" else None
         with unavailable_on_failure("Prefect could not start the training run"):
             run = start_ml_flow(TRAIN_FLOW_NAME, parameters, project=project.name,
+                                via=f"api:{ctx.actor.name}",
                                 job_variables=gpu)
         state = run.state.type.value if run.state else "SCHEDULED"
         session.add(MLModelVersion(id=uuid.uuid4().hex, model_id=model.id, version=number,
@@ -444,11 +440,8 @@ def predict(ctx: ServiceContext, params: PredictInput) -> Predictions:
             frame = records_frame(loaded.plan, params.records)
         else:
             mapping = _mapping(project, ontology)
-            store = project_store(project)
-            try:
+            with project_store(project) as store:
                 frame = entity_frame(store, mapping, loaded.plan, params.entities)
-            finally:
-                store.close()
     except MLInputError as exc:
         raise InvalidInput(str(exc), field=exc.field) from None
     except ArtifactError as exc:
@@ -469,7 +462,8 @@ def _start_with_version(ctx: ServiceContext, project_name: str, name: str, versi
                       "content_hash": chosen.content_hash, "ontology": model.ontology, **extra}
         number = chosen.version
     with unavailable_on_failure(f"Prefect could not start the {flow_name} run"):
-        run = start_ml_flow(flow_name, parameters, project=project_name)
+        run = start_ml_flow(flow_name, parameters, project=project_name,
+                            via=f"api:{ctx.actor.name}")
     return RunStarted(name=name, version=number, flow_run_id=str(run.id),
                       state=run.state.type.value if run.state else "SCHEDULED")
 

@@ -103,7 +103,7 @@ def project(platform: Platform) -> str:
 
 
 def _frame(platform: Platform, plan: FeaturePlan) -> Any:
-    from flows.ontology_storage import published
+    from domain.published import published
 
     storage = str(platform.home / "projects" / PROJECT)
     mapping = published(storage, "main")[0].mapping

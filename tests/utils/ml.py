@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from flows.ontology_storage import write_class
+from domain.ontology_storage import write_class
 from ontology.compile import SchemaMapping, compile_schema
 from ontology.model import XSD, DatatypeProperty, ObjectProperty, OntologyClass, OntologyModel
 from storage_plugins.base import StoragePlugin

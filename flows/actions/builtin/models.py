@@ -12,19 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from flows.actions.base import ActionContext, action
-from flows.pipeline.errors import PermanentError
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 from flows.settings import runtime_settings
 
 PREDICT_TIMEOUT_S = 300.0
 
 
-class ModelPredictParams(BaseModel):
+class ModelPredictParams(StrictParams):
     """Inputs of model.predict."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str = Field(pattern=r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$", description="The model's name.")
     version: int | None = Field(default=None, ge=1, description="Version (default: latest).")
