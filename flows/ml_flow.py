@@ -28,10 +28,8 @@ from prefect.logging import get_run_logger
 from domain.published import published
 from domain.stores import open_project_store
 from flows.runs import MAX_TAG, MIMIR_DEPLOYMENT, project_tags
-from ml.artifacts import load_model, model_folder
 from ml.errors import MLInputError
 from ml.spec import ModelSpec
-from ml.workflow import entity_frame, monitor, prediction_rows, train_version, write_predictions
 from ontology.compile import SchemaMapping
 
 TRAIN_FLOW_NAME = "train-model"
@@ -64,6 +62,8 @@ def mapping_for(storage_url: str, ontology: str) -> tuple[SchemaMapping, int]:
 def train_model(project: str, storage_url: str, model: str, version: int, spec: dict[str, Any],
                 ontology: str = "main") -> dict[str, Any]:
     """Train one version of a model and save its artifact and card in the storage object."""
+    from ml.workflow import train_version  # scikit-learn loads in the run, not at deploy time
+
     logger = get_run_logger()
     model_spec = ModelSpec.model_validate(spec)
     mapping, ontology_version = mapping_for(storage_url, ontology)
@@ -94,6 +94,9 @@ def infer(project: str, storage_url: str, model: str, version: int, content_hash
           ontology: str = "main", entities: list[str] | None = None) -> dict[str, Any]:
     """Score every entity of the model's class (or the given ones) into the predictions
     table ``mimir_predictions_<model>``, keyed by entity and model version."""
+    from ml.artifacts import load_model
+    from ml.workflow import entity_frame, prediction_rows, write_predictions
+
     loaded = load_model(storage_url, model, version, content_hash)
     mapping, _ = mapping_for(storage_url, ontology)
     store = open_project_store(project, storage_url)
@@ -113,6 +116,9 @@ def monitor_model(project: str, storage_url: str, model: str, version: int, cont
                   metric_drop: float = 0.1) -> dict[str, Any]:
     """Drift of current data against the training data; a degraded model emits
     ``mimir.model.degraded``. The report is kept under the model's ``drift/`` folder."""
+    from ml.artifacts import load_model, model_folder
+    from ml.workflow import monitor
+
     loaded = load_model(storage_url, model, version, content_hash)
     mapping, _ = mapping_for(storage_url, ontology)
     store = open_project_store(project, storage_url)
@@ -141,6 +147,8 @@ def monitor_model(project: str, storage_url: str, model: str, version: int, cont
 
 def drift_history(storage_url: str, model: str, limit: int = 100) -> list[dict[str, Any]]:
     """Stored drift reports of a model, newest first."""
+    from ml.artifacts import model_folder
+
     fs, folder = model_folder(storage_url, model)
     path = f"{folder}/{DRIFT_DIR}"
     if not fs.exists(path):
