@@ -192,14 +192,15 @@ class LoadedModel:
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         x = frame[self.plan.feature_names]
         out = pd.DataFrame(index=frame.index)
-        predicted = self.pipeline.predict(x)
         if self.plan.task == "classification":
-            out["prediction"] = [str(v) for v in predicted]
+            # every supported classifier predicts the most probable class: one pass, not two
             proba = self.pipeline.predict_proba(x)
-            for i, label in enumerate(self.pipeline.classes_):
+            classes = self.pipeline.classes_
+            out["prediction"] = [str(v) for v in classes[np.argmax(proba, axis=1)]]
+            for i, label in enumerate(classes):
                 out[f"proba:{label}"] = proba[:, i]
         else:
-            out["prediction"] = np.asarray(predicted, dtype=float)
+            out["prediction"] = np.asarray(self.pipeline.predict(x), dtype=float)
         return out
 
 
