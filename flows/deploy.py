@@ -18,6 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectAlreadyExists
 
+from flows.ml_flow import infer, monitor_model, train_model
 from flows.ontology_flow import extract_ontology
 from flows.runs import MIMIR_DEPLOYMENT, run_summary, start_deployment
 from flows.system import SELFCHECK_FLOW_NAME, selfcheck
@@ -45,6 +46,9 @@ MIMIR_FLOWS: tuple[MimirFlow, ...] = (
     MimirFlow(flow=extract_ontology, entrypoint="flows/ontology_flow.py:extract_ontology"),
     MimirFlow(flow=load_ontology_tables, entrypoint="flows/table_flows.py:load_ontology_tables"),
     MimirFlow(flow=export_project_table, entrypoint="flows/table_flows.py:export_project_table"),
+    MimirFlow(flow=train_model, entrypoint="flows/ml_flow.py:train_model"),
+    MimirFlow(flow=infer, entrypoint="flows/ml_flow.py:infer"),
+    MimirFlow(flow=monitor_model, entrypoint="flows/ml_flow.py:monitor_model"),
 )
 
 

@@ -153,3 +153,49 @@ class OntologyVersionRecord(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class MLModel(SQLModel, table=True):
+    """A model spec of a project (class, target, features, algorithm); trainings are versions."""
+
+    __tablename__ = "ml_models"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_ml_models_project_name"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=63)
+    ontology: str = Field(max_length=63)
+    spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class MLModelVersion(SQLModel, table=True):
+    """One training of a model: its flow run, its outcome (state, error) and, once done, the
+    artifact's content hash (checked on every load) and the model card."""
+
+    __tablename__ = "ml_model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_ml_model_versions"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    model_id: str = Field(
+        sa_column=Column(ForeignKey("ml_models.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    version: int
+    flow_run_id: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    content_hash: str | None = Field(default=None, max_length=64)
+    card: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

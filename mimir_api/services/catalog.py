@@ -11,6 +11,7 @@ from types import ModuleType
 
 from mimir_api.services import (
     files,
+    models,
     ontologies,
     ontology_edits,
     ontology_proposals,
@@ -36,6 +37,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     ontologies,
     ontology_edits,
     ontology_proposals,
+    models,
 )
 
 

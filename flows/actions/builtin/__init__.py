@@ -12,6 +12,7 @@ from flows.actions.builtin import (
     files,
     http_request,
     load,
+    models,
     output,
     storage,
 )
@@ -30,7 +31,7 @@ def plugin() -> Plugin:
         name="builtin",
         version=_version(),
         description="Mimir's built-in actions: context, HTTP, JSON/CSV, transforms, files, "
-        "control flow, storage, checkpoints, reports and notifications.",
+        "control flow, storage, model predictions, checkpoints, reports and notifications.",
         actions=(
             context_actions.context_set,
             context_actions.context_get,
@@ -57,6 +58,7 @@ def plugin() -> Plugin:
             storage.storage_write,
             storage.storage_read,
             load.storage_load,
+            models.model_predict,
             output.report_render,
             output.notify,
         ),
