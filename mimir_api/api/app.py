@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mimir_api import __version__
-from mimir_api.api.guard import BrowserGuardMiddleware
+from mimir_api.api.guard import BrowserGuardMiddleware, require_json
 from mimir_api.api.limits import BodyLimitMiddleware
 from mimir_api.api.problems import install_problem_handlers, problem_response
 from mimir_api.api.rest import API_PREFIX, install_rest_routes
@@ -63,8 +63,10 @@ class MCPAuth:
         self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        header = Headers(scope=scope).get("authorization")
+        headers = Headers(scope=scope)
+        header = headers.get("authorization")
         try:
+            require_json(scope["method"], headers)
             actor = await run_in_threadpool(authenticate, self.settings, self.engine, header)
             if not actor.allows(AuthScope.READ):
                 raise Unauthorized(

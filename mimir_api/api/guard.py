@@ -10,6 +10,8 @@ makes a foreign name resolve to 127.0.0.1 so the page reads the answers too. So:
   MIMIR_CORS_ORIGINS (403 otherwise);
 - POST, PUT and PATCH must say `Content-Type: application/json`, body or not (415 otherwise),
   which a page can only send after a CORS preflight that fails unless CORS is configured.
+  This one is checked by each route (`require_json`: REST endpoints and the MCP wrapper), after
+  routing, so a wrong method still gets its 405.
 
 DELETE needs no Content-Type: browsers preflight it cross-origin anyway.
 """
@@ -53,10 +55,23 @@ def host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def require_json(method: str, headers: Headers) -> None:
+    """Raise UnsupportedMediaType unless a POST/PUT/PATCH says `Content-Type: application/json`."""
+    if method not in JSON_METHODS:
+        return
+    content_type = headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(
+            f"{method} requests must be sent with 'Content-Type: application/json' (even "
+            f"without a body; send {{}}), got {content_type or 'none'!r}",
+            field="header.content-type",
+        )
+
+
 def check_request(
     settings: Settings, method: str, path: str, headers: Headers
 ) -> MimirError | None:
-    """The error this request must get under the browser rules, or None when it may proceed."""
+    """The Host/Origin error this request must get, or None when it may proceed."""
     host = headers.get("host", "")
     accepted = settings.accepted_hosts
     if accepted is not None and path not in PROBE_PATHS and host_name(host) not in accepted:
@@ -74,20 +89,11 @@ def check_request(
                 "MIMIR_CORS_ORIGINS to allow it",
                 field="header.origin",
             )
-    if method in JSON_METHODS:
-        content_type = headers.get("content-type", "")
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
-            return UnsupportedMediaType(
-                f"{method} requests must be sent with 'Content-Type: application/json' (even "
-                f"without a body; send {{}}), got {content_type or 'none'!r}",
-                field="header.content-type",
-            )
     return None
 
 
 class BrowserGuardMiddleware:
-    """Apply `check_request` to every HTTP request before any route sees it."""
+    """Apply `check_request` (Host, Origin) to every HTTP request before any route sees it."""
 
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app

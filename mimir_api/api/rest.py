@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
+from mimir_api.api.guard import require_json
 from mimir_api.api.limits import INT64_MAX, INT64_MIN, check_input_bounds
 from mimir_api.core.errors import BadRequest, InvalidInput
 from mimir_api.core.security import Scope, authenticate
@@ -82,6 +83,7 @@ async def _read_input(op: Operation, request: Request) -> tuple[dict[str, Any], 
 
 def _endpoint(op: Operation) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
+        require_json(request.method, request.headers)
         state = request.app.state
         actor = await run_in_threadpool(
             authenticate, state.settings, state.engine, request.headers.get("authorization")
@@ -91,7 +93,9 @@ def _endpoint(op: Operation) -> Callable[[Request], Awaitable[JSONResponse]]:
         ctx = ServiceContext(settings=state.settings, engine=state.engine, actor=actor)
         result = await run_in_threadpool(invoke, op, ctx, raw, sources)
         # by_alias: the documented names (`schema`), not Python's (`schema_`).
-        return JSONResponse(result.model_dump(mode="json", by_alias=True), status_code=op.status_code)
+        return JSONResponse(
+            result.model_dump(mode="json", by_alias=True), status_code=op.status_code
+        )
 
     endpoint.__name__ = op.name
     endpoint.__doc__ = op.description
@@ -156,7 +160,10 @@ def install_rest_routes(app: FastAPI, registry: OperationRegistry) -> dict[str, 
     router = APIRouter(prefix=API_PREFIX)
     schemas: dict[str, Any] = {}
     app.state.route_methods = [
-        (compile_path(API_PREFIX + op.path)[0], {op.method, "HEAD"} if op.method == "GET" else {op.method})
+        (
+            compile_path(API_PREFIX + op.path)[0],
+            {op.method, "HEAD"} if op.method == "GET" else {op.method},
+        )
         for op in registry
     ]
     for op in registry:

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
-WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
+WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (recognised, not bound)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 CommaList = Annotated[list[str], NoDecode]
 

@@ -2,9 +2,9 @@
 
 We use the SDK's low-level `Server` rather than `MCPServer` decorators because the tools are
 data (the registry), and because `tools/list` pagination is ours: every tool in one page by
-default (many clients never follow `nextCursor`), a cursor still honoured. A tool call is validated and run
-by `services.invoke`, the same path a REST call takes; errors come back as tool errors carrying
-the same problem document the REST API would return.
+default (many clients never follow `nextCursor`), a cursor still honoured. A tool call is
+validated and run by `services.invoke`, the same path a REST call takes; errors come back as
+tool errors carrying the same problem document the REST API would return.
 """
 
 from __future__ import annotations

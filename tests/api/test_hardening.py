@@ -216,7 +216,9 @@ def test_405_allow_lists_every_method_of_the_path(client: TestClient) -> None:
         if not unused:
             continue
         probe = path.replace("{", "").replace("}", "")
-        response = client.request(sorted(unused)[0], probe, headers={"content-type": "application/json"})
+        response = client.request(
+            sorted(unused)[0], probe, headers={"content-type": "application/json"}
+        )
         assert response.status_code == 405, (path, response.text)
         allowed = set(response.headers["allow"].split(", ")) - {"HEAD"}
         assert allowed == documented, path
@@ -231,7 +233,10 @@ def test_405_allow_lists_every_method_of_the_path(client: TestClient) -> None:
         ("/projects/proj/pipelines/pipe/runs", {"content-type": "text/plain"}),
         ("/projects/proj/pipelines/pipe/runs", {}),
         ("/system/selfcheck", {"content-type": "application/x-www-form-urlencoded"}),
-        ("/projects/proj/pipelines/pipe/webhook", {"content-type": "multipart/form-data; boundary=x"}),
+        (
+            "/projects/proj/pipelines/pipe/webhook",
+            {"content-type": "multipart/form-data; boundary=x"},
+        ),
         ("/projects", {"content-type": "text/plain"}),
     ],
 )
@@ -254,7 +259,9 @@ def test_bodyless_json_post_still_works(client: TestClient) -> None:
 
 def test_foreign_host_is_421_on_rest_mcp_and_ui(client: TestClient) -> None:
     headers = {"Host": "evil.example", "content-type": "application/json"}
-    problem = assert_problem(client.post(f"{API}/projects", json={"name": "x"}, headers=headers), 421)
+    problem = assert_problem(
+        client.post(f"{API}/projects", json={"name": "x"}, headers=headers), 421
+    )
     assert "MIMIR_ALLOWED_HOSTS" in problem["detail"]
     assert client.post("/mcp", content="{}", headers=headers).status_code == 421
     assert client.get("/", headers=headers).status_code == 421
@@ -276,7 +283,9 @@ def test_allowed_hosts_setting(make_client: Callable[..., TestClient]) -> None:
 
 def test_foreign_origin_is_403_and_no_cors_by_default(client: TestClient) -> None:
     foreign = {"Origin": "http://evil.example"}
-    problem = assert_problem(client.post(f"{API}/projects", json={"name": "x"}, headers=foreign), 403)
+    problem = assert_problem(
+        client.post(f"{API}/projects", json={"name": "x"}, headers=foreign), 403
+    )
     assert problem["field"] == "header.origin"
     assert client.get(f"{API}/projects", headers={"Origin": "null"}).status_code == 403
     assert client.post("/mcp", json={}, headers=foreign).status_code == 403
@@ -302,7 +311,9 @@ def test_cors_only_for_configured_origins(make_client: Callable[..., TestClient]
         f"{API}/projects", headers={**allowed, "Access-Control-Request-Method": "POST"}
     )
     assert preflight.status_code == 200
-    assert client.get(f"{API}/projects", headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.get(f"{API}/projects", headers={"Origin": "https://evil.example"}).status_code == 403
+    )
     with pytest.raises(ValueError, match="not an origin"):
         Settings(cors_origins="https://app.example.com/path")
 
@@ -310,7 +321,10 @@ def test_cors_only_for_configured_origins(make_client: Callable[..., TestClient]
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"bootstrap_token": "change-me-long-random-admin-token-abcdefgh"}, "MIMIR_BOOTSTRAP_TOKEN"),
+        (
+            {"bootstrap_token": "change-me-long-random-admin-token-abcdefgh"},
+            "MIMIR_BOOTSTRAP_TOKEN",
+        ),
         (
             {"database_url": "postgresql+psycopg://postgres:change-me-postgres@db:5432/mimir"},
             "MIMIR_DATABASE_URL",
@@ -355,7 +369,9 @@ def _mcp_pages(tmp_path: Path, **overrides: Any) -> list[Any]:
     settings = Settings(home=tmp_path / "h", **overrides)
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
-    server = build_mcp_server(build_registry(), settings, engine, actor_for=lambda _c: LOCAL_OPERATOR)
+    server = build_mcp_server(
+        build_registry(), settings, engine, actor_for=lambda _c: LOCAL_OPERATOR
+    )
 
     async def pages() -> list[Any]:
         found, cursor = [], None
@@ -400,7 +416,9 @@ def test_docstring_split() -> None:
     - item two
     """
     title, description = split_docstring(doc)
-    assert title == "Save a pipeline (a new version, e.g. after an edit) and register its deployment."
+    assert (
+        title == "Save a pipeline (a new version, e.g. after an edit) and register its deployment."
+    )
     assert description == (
         "Save a pipeline (a new version, e.g. after an edit) and register its deployment. "
         "Runs start later.\n\nSecond paragraph wraps here.\n- item one\n- item two"
