@@ -8,6 +8,7 @@ from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from mimir_api.core.security import Scope, create_token
 from mimir_api.services.registry import Operation, build_registry
@@ -48,14 +49,18 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from mimir_api.core.config import Settings
 
     home = tmp_path_factory.mktemp("matrix")
-    settings = Settings(home=home / "home", prefect_api_url="http://127.0.0.1:9/api")
+    unreachable = "http://127.0.0.1:9/api"  # Prefect answers fast (503), no ephemeral server
+    settings = Settings(home=home / "home", prefect_api_url=unreachable)
     app = create_app(settings)
     engine = app.state.engine
     tokens = {
         scope: create_token(engine, f"matrix-{scope.value}", frozenset({scope}))
         for scope in (Scope.READ, Scope.WRITE, Scope.ADMIN)
     }
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with (
+        temporary_settings({PREFECT_API_URL: unreachable}),
+        TestClient(app, base_url="http://127.0.0.1") as client,
+    ):
         yield client, tokens
 
 
