@@ -35,7 +35,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _refuse(message: str, mark: yaml.Mark | None) -> YamlSyntaxError:
+def _refuse(message: str, mark: Any) -> YamlSyntaxError:
     return YamlSyntaxError(
         message, mark.line + 1 if mark else None, mark.column + 1 if mark else None
     )
@@ -65,7 +65,7 @@ class _BoundedLoader(yaml.SafeLoader):
                 raise _refuse(
                     f"the document is nested more than {MAX_DEPTH} levels deep", event.start_mark
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

@@ -73,8 +73,10 @@ class MCPAuth:
                     "MCP needs a bearer token (any scope): 'Authorization: Bearer …'"
                 )
         except MimirError as error:
-            headers = {"WWW-Authenticate": 'Bearer realm="mimir"'} if error.status == 401 else None
-            await problem_response(error.to_problem(scope.get("path")), headers)(
+            challenge = (
+                {"WWW-Authenticate": 'Bearer realm="mimir"'} if error.status == 401 else None
+            )
+            await problem_response(error.to_problem(scope.get("path")), challenge)(
                 scope, receive, send
             )
             return
