@@ -1,17 +1,12 @@
-"""Limits every request obeys, applied at the edge so no route can forget them: the body size
-(an ASGI middleware) and the shape of the input (nesting depth, 64-bit integers)."""
+"""Request-size limit as a small ASGI middleware, so no route can forget it (the shape of the
+input, nesting and 64-bit integers, is checked by `mimir_api.services.input_bounds`)."""
 
 from __future__ import annotations
-
-import re
-from collections.abc import Mapping
-from typing import Any, get_args
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mimir_api.api.problems import problem_response
-from mimir_api.core.errors import FieldError, InvalidInput, PayloadTooLarge
-from mimir_api.services.registry import Operation
+from mimir_api.core.errors import PayloadTooLarge
 
 
 class BodyLimitMiddleware:
@@ -67,72 +62,3 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
-
-
-MAX_JSON_DEPTH = 64
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_INTEGER_TEXT = re.compile(r"[+-]?\d+")
-
-
-def _takes_int(op: Operation, name: str) -> bool:
-    """True when the input field `name` of `op` accepts an int (alone, optional or in a list)."""
-    field = op.input_model.model_fields.get(name)
-    if field is None:
-        return False
-    pending: list[Any] = [field.annotation]
-    while pending:
-        annotation = pending.pop()
-        if annotation is int:
-            return True
-        pending.extend(get_args(annotation))
-    return False
-
-
-def check_input_bounds(op: Operation, raw: Mapping[str, Any], sources: Mapping[str, str]) -> None:
-    """Refuse input nested deeper than MAX_JSON_DEPTH or holding integers beyond 64 bits.
-
-    Services hand integers to SQL (64-bit columns) and nested values to JSON encoders that
-    recurse; both fail with a 500 on such input, so it is refused here, at the edge, for every
-    operation at once. Integer fields given as text (path and query parameters) are checked
-    too. Raises InvalidInput naming the field.
-    """
-    errors: list[FieldError] = []
-    for key, value in raw.items():
-        where = f"{sources.get(key, 'body')}.{key}"
-        pending: list[tuple[Any, str, int]] = [(value, where, 1)]
-        while pending and not errors:
-            item, path, depth = pending.pop()
-            if depth > MAX_JSON_DEPTH:
-                errors.append(
-                    FieldError(
-                        field=where,
-                        message=f"nested more than {MAX_JSON_DEPTH} levels deep",
-                        type="too_deep",
-                    )
-                )
-            elif isinstance(item, dict):
-                pending.extend((v, f"{path}.{k}", depth + 1) for k, v in item.items())
-            elif isinstance(item, list):
-                pending.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
-            elif _out_of_int64(item, text_is_int=_takes_int(op, key)):
-                errors.append(
-                    FieldError(
-                        field=path,
-                        message=f"integer out of range; expected {INT64_MIN} to {INT64_MAX}",
-                        type="int_out_of_range",
-                    )
-                )
-    if errors:
-        summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
-        raise InvalidInput(f"invalid input for {op.name}: {summary}", errors=errors)
-
-
-def _out_of_int64(value: Any, *, text_is_int: bool) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return not INT64_MIN <= value <= INT64_MAX
-    if text_is_int and isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
-        digits = value.strip().lstrip("+-")
-        return len(digits) > 19 or not INT64_MIN <= int(value) <= INT64_MAX
-    return False

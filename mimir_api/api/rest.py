@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
 from mimir_api.api.guard import require_json
-from mimir_api.api.limits import INT64_MAX, INT64_MIN, check_input_bounds
 from mimir_api.core.errors import BadRequest, InvalidInput
 from mimir_api.core.security import Scope, authenticate
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.input_bounds import INT64_MAX, INT64_MIN, check_input_bounds
 from mimir_api.services.invoke import invoke
 from mimir_api.services.registry import Operation, OperationRegistry
 

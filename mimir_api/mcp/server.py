@@ -22,11 +22,11 @@ from mcp.shared.exceptions import MCPError
 from sqlalchemy import Engine
 
 from mimir_api import __version__
-from mimir_api.api.limits import check_input_bounds
 from mimir_api.core.config import Settings
 from mimir_api.core.errors import MimirError
 from mimir_api.core.security import ANONYMOUS, Actor
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.input_bounds import check_input_bounds
 from mimir_api.services.invoke import invoke
 from mimir_api.services.registry import Operation, OperationRegistry
 

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from mimir_api.core.security import Scope, create_token
-from mimir_api.services.registry import Operation, build_registry
+from mimir_api.services.catalog import build_registry
+from mimir_api.services.registry import Operation
 
 API = "/api/v1"
 OPERATIONS = list(build_registry())

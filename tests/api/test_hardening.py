@@ -21,7 +21,8 @@ from mimir_api.core.config import Settings
 from mimir_api.core.security import LOCAL_OPERATOR
 from mimir_api.db.engine import make_engine, migrate
 from mimir_api.mcp.server import build_mcp_server
-from mimir_api.services.registry import build_registry, split_docstring
+from mimir_api.services.catalog import build_registry
+from mimir_api.services.registry import split_docstring
 
 API = "/api/v1"
 BILLION_LAUGHS = 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
