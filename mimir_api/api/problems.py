@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Route, compile_path
 
 from mimir_api.core.errors import (
     PROBLEM_BASE,
@@ -53,9 +53,24 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 def api_methods(path: str, request: Request) -> set[str]:
-    """Methods of the REST operations whose path template matches `path`."""
+    """Methods the OpenAPI document lists for the path template matching `path`.
+
+    The document covers every REST route (generated operations and uploads alike); its path
+    patterns are compiled once per app.
+    """
+    state = request.app.state
+    patterns = getattr(state, "route_methods", None)
+    if patterns is None:
+        patterns = [
+            (
+                compile_path(template)[0],
+                {m.upper() for m in item} | ({"HEAD"} if "get" in item else set()),
+            )
+            for template, item in request.app.openapi().get("paths", {}).items()
+        ]
+        state.route_methods = patterns
     methods: set[str] = set()
-    for pattern, route_methods in getattr(request.app.state, "route_methods", ()):
+    for pattern, route_methods in patterns:
         if pattern.match(path):
             methods |= route_methods
     return methods
@@ -66,7 +81,7 @@ def allowed_methods(request: Request) -> str:
 
     Starlette answers with the methods of the first route whose path matches, but REST has one
     route per operation, so GET, PATCH and DELETE of `/projects/{name}` are three routes; the
-    header must list all of them (`app.state.route_methods`, filled by the REST generator).
+    header must list all of them (from the OpenAPI document, see `api_methods`).
     Paths no route serves fall to the static UI (GET, HEAD).
     """
     path = request.url.path

@@ -17,7 +17,6 @@ from typing import Any, get_args, get_origin
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import compile_path
 
 from mimir_api.api.guard import require_json
 from mimir_api.core.errors import BadRequest, InvalidInput
@@ -159,13 +158,6 @@ def install_rest_routes(app: FastAPI, registry: OperationRegistry) -> dict[str, 
     """Add one route per operation; returns the JSON schemas the docs must include."""
     router = APIRouter(prefix=API_PREFIX)
     schemas: dict[str, Any] = {}
-    app.state.route_methods = [
-        (
-            compile_path(API_PREFIX + op.path)[0],
-            {op.method, "HEAD"} if op.method == "GET" else {op.method},
-        )
-        for op in registry
-    ]
     for op in registry:
         router.add_api_route(
             op.path,
