@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
+
+from flows.pipeline.loader import YamlSyntaxError, load_plain_yaml
 
 pipeline_app = typer.Typer(
     help="Lint, inspect, run and test pipeline YAML files.", no_args_is_help=True
@@ -40,7 +41,11 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
         if not sep:
             typer.echo(f"--param {item!r}: expected NAME=VALUE", err=True)
             raise typer.Exit(2)
-        params[key] = yaml.safe_load(raw)
+        try:
+            params[key] = load_plain_yaml(raw)
+        except YamlSyntaxError as exc:
+            typer.echo(f"--param {key}: invalid YAML value: {exc.message}", err=True)
+            raise typer.Exit(2) from None
     return params
 
 
@@ -118,7 +123,11 @@ def test(
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)
-    spec = yaml.safe_load(cases.read_text()) or {}
+    try:
+        spec = load_plain_yaml(cases.read_text()) or {}
+    except YamlSyntaxError as exc:
+        typer.echo(f"{cases}:{exc.line or 1}:{exc.column or 1}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     failures = 0
     for case in spec.get("cases", []):
         name = case.get("name", "case")

@@ -1,20 +1,25 @@
 """The ASGI app: REST under /api/v1, MCP at /mcp, the static UI at /.
 
 `create_app(settings)` is the only constructor (uvicorn calls it with `--factory`); it
-migrates the metadata DB and refuses to start where running without auth would be unsafe.
+migrates the metadata DB and refuses to start where running without auth would be unsafe or
+with a placeholder secret copied from an example file.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import Route
@@ -22,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mimir_api import __version__
 from mimir_api.api.docs import install_docs
+from mimir_api.api.guard import BrowserGuardMiddleware, require_json
 from mimir_api.api.limits import BodyLimitMiddleware
 from mimir_api.api.problems import install_problem_handlers, problem_response
 from mimir_api.api.rest import API_PREFIX, install_rest_routes
@@ -35,6 +41,10 @@ from mimir_api.mcp.server import ACTOR_SCOPE_KEY, build_mcp_server, http_actor
 from mimir_api.services.catalog import build_registry
 
 log = logging.getLogger("mimir.api")
+MIN_BOOTSTRAP_TOKEN_CHARS = 32
+PLACEHOLDER_MARK = "change-me"
+# Secrets the example env files under deployments/ set that the API process reads.
+PLACEHOLDER_ENV = ("AWS_SECRET_ACCESS_KEY",)
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -54,16 +64,20 @@ class MCPAuth:
         self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        header = Headers(scope=scope).get("authorization")
+        headers = Headers(scope=scope)
+        header = headers.get("authorization")
         try:
+            require_json(scope["method"], headers)
             actor = await run_in_threadpool(authenticate, self.settings, self.engine, header)
             if not actor.allows(AuthScope.READ):
                 raise Unauthorized(
                     "MCP needs a bearer token (any scope): 'Authorization: Bearer …'"
                 )
         except MimirError as error:
-            headers = {"WWW-Authenticate": 'Bearer realm="mimir"'} if error.status == 401 else None
-            await problem_response(error.to_problem(scope.get("path")), headers)(
+            challenge = (
+                {"WWW-Authenticate": 'Bearer realm="mimir"'} if error.status == 401 else None
+            )
+            await problem_response(error.to_problem(scope.get("path")), challenge)(
                 scope, receive, send
             )
             return
@@ -71,8 +85,35 @@ class MCPAuth:
         await self.app(scope, receive, send)
 
 
+def check_secrets(settings: Settings) -> None:
+    """Refuse placeholder secrets (`change-me…` from the example env files) and a short
+    bootstrap token: both would let anyone who has read the repository in."""
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and PLACEHOLDER_MARK in text.lower():
+            raise UnsafeConfiguration(
+                f"MIMIR_{name.upper()} still holds a '{PLACEHOLDER_MARK}…' placeholder from an "
+                "example file; set a real secret"
+            )
+    for name in PLACEHOLDER_ENV:
+        if PLACEHOLDER_MARK in os.environ.get(name, "").lower():
+            raise UnsafeConfiguration(
+                f"{name} still holds a '{PLACEHOLDER_MARK}…' placeholder from an example file; "
+                "set a real secret"
+            )
+    token = settings.bootstrap_token
+    if token is not None and len(token.get_secret_value()) < MIN_BOOTSTRAP_TOKEN_CHARS:
+        raise UnsafeConfiguration(
+            f"MIMIR_BOOTSTRAP_TOKEN is shorter than {MIN_BOOTSTRAP_TOKEN_CHARS} characters; "
+            "generate one with `openssl rand -hex 32`"
+        )
+
+
 def check_startup_safety(settings: Settings, engine: Any) -> str:
-    """Refuse an open API on a non-loopback address; describe the auth mode otherwise."""
+    """Refuse an open API on a non-loopback address or with placeholder secrets; describe the
+    auth mode otherwise."""
+    check_secrets(settings)
     if auth_required(settings, engine):
         if not settings.binds_loopback and not (
             settings.bootstrap_token or active_token_count(engine)
@@ -115,6 +156,7 @@ def _custom_openapi(app: FastAPI, schemas: dict[str, Any]) -> Callable[[], dict[
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Mimir ASGI app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    check_secrets(settings)  # before anything connects with them
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     auth_mode = check_startup_safety(settings, engine)
@@ -125,6 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         json_response=True,
         host=settings.host,
         max_request_body_size=settings.max_body_bytes,
+        # Host/Origin/Content-Type are checked once for REST and MCP alike (api/guard.py).
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     session_manager = mcp_server.session_manager
 
@@ -170,4 +214,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_max_bytes=settings.max_upload_bytes,
         upload_suffixes=UPLOAD_PATHS,
     )
+    app.add_middleware(BrowserGuardMiddleware, settings=settings)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Mcp-Session-Id",
+                "Mcp-Protocol-Version",
+            ],
+            expose_headers=["Mcp-Session-Id", "WWW-Authenticate"],
+        )
     return app

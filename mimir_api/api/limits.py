@@ -1,4 +1,5 @@
-"""Request-size limit as a small ASGI middleware, so no route can forget it."""
+"""Request-size limit as a small ASGI middleware, so no route can forget it (the shape of the
+input, nesting and 64-bit integers, is checked by `mimir_api.services.input_bounds`)."""
 
 from __future__ import annotations
 

@@ -2,12 +2,14 @@
 
 Each operation becomes one route under `/api/v1` whose operationId is the operation's name.
 Path placeholders fill the matching input fields; GET and DELETE read the rest from the query
-string, the other methods from a JSON object body. Everything then goes through
+string, the other methods from a JSON object body (the guard middleware has already insisted
+on `Content-Type: application/json` for those, body or not). Everything then goes through
 `services.invoke`, exactly as an MCP tool call does.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, get_args, get_origin
@@ -16,9 +18,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from mimir_api.api.guard import require_json
 from mimir_api.core.errors import BadRequest, InvalidInput
 from mimir_api.core.security import Scope, authenticate
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.input_bounds import INT64_MAX, INT64_MIN, check_input_bounds
 from mimir_api.services.invoke import invoke
 from mimir_api.services.registry import Operation, OperationRegistry
 
@@ -55,15 +59,12 @@ async def _read_input(op: Operation, request: Request) -> tuple[dict[str, Any], 
     if op.method in BODY_METHODS:
         body = await request.body()
         if body.strip():
-            content_type = request.headers.get("content-type", "")
-            if "json" not in content_type:
-                raise BadRequest(
-                    f"the body must be JSON (Content-Type: application/json), got {content_type!r}"
-                )
             try:
                 data = json.loads(body)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise BadRequest(f"the body is not valid JSON: {exc}", field="body") from None
+            except RecursionError:
+                raise BadRequest("the body is nested too deeply", field="body") from None
             if not isinstance(data, dict):
                 raise BadRequest("the body must be a JSON object", field="body")
             raw.update(data)
@@ -81,25 +82,44 @@ async def _read_input(op: Operation, request: Request) -> tuple[dict[str, Any], 
 
 def _endpoint(op: Operation) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
+        require_json(request.method, request.headers)
         state = request.app.state
         actor = await run_in_threadpool(
             authenticate, state.settings, state.engine, request.headers.get("authorization")
         )
         raw, sources = await _read_input(op, request)
+        check_input_bounds(op, raw, sources)
         ctx = ServiceContext(settings=state.settings, engine=state.engine, actor=actor)
         result = await run_in_threadpool(invoke, op, ctx, raw, sources)
-        return JSONResponse(result.model_dump(mode="json"), status_code=op.status_code)
+        # by_alias: the documented names (`schema`), not Python's (`schema_`).
+        return JSONResponse(
+            result.model_dump(mode="json", by_alias=True), status_code=op.status_code
+        )
 
     endpoint.__name__ = op.name
     endpoint.__doc__ = op.description
     return endpoint
 
 
+def _bound_integers(schema: Any) -> Any:
+    """Give every integer schema the 64-bit range `check_input_bounds` enforces."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "integer":
+            schema.setdefault("minimum", INT64_MIN)
+            schema.setdefault("maximum", INT64_MAX)
+        for value in schema.values():
+            _bound_integers(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _bound_integers(value)
+    return schema
+
+
 def _openapi_extra(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     """Document the parameters and body that `_read_input` accepts."""
     schema = op.input_model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(schema.pop("$defs", {}))
-    properties = schema.get("properties", {})
+    schemas.update(_bound_integers(schema.pop("$defs", {})))
+    properties = _bound_integers(copy.deepcopy(schema.get("properties", {})))
     required = set(schema.get("required", []))
     extra: dict[str, Any] = {}
     parameters = [
@@ -108,18 +128,19 @@ def _openapi_extra(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     ]
     rest = {k: v for k, v in properties.items() if k not in op.path_params}
     if op.method in BODY_METHODS:
-        if rest:
-            body_schema = {
-                "type": "object",
-                "title": op.input_model.__name__,
-                "properties": rest,
-                "required": sorted(required & set(rest)),
-                "additionalProperties": False,
-            }
-            extra["requestBody"] = {
-                "required": bool(required & set(rest)),
-                "content": {"application/json": {"schema": body_schema}},
-            }
+        # Documented even for operations without body fields: every state-changing request
+        # must say `Content-Type: application/json` (an empty body or `{}` will do).
+        body_schema = {
+            "type": "object",
+            "title": op.input_model.__name__,
+            "properties": rest,
+            "required": sorted(required & set(rest)),
+            "additionalProperties": False,
+        }
+        extra["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body_schema}},
+        }
     else:
         parameters += [
             {"name": name, "in": "query", "required": name in required, "schema": prop}

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from mimir_api.api.rest import PROBLEM_RESPONSE
 from mimir_api.core.errors import BadRequest, InvalidInput, PayloadTooLarge
 from mimir_api.core.security import Scope, authenticate
 from mimir_api.services.context import ServiceContext
@@ -104,6 +105,7 @@ def install_upload_routes(app: FastAPI, prefix: str) -> None:
         methods=["PUT"],
         operation_id="put_project_file",
         status_code=201,
+        responses={"4XX": PROBLEM_RESPONSE, "5XX": PROBLEM_RESPONSE},
         summary="Upload a file as the raw request body (streamed; up to MIMIR_MAX_UPLOAD_BYTES).",
         openapi_extra={
             "requestBody": {
@@ -112,6 +114,7 @@ def install_upload_routes(app: FastAPI, prefix: str) -> None:
             },
             "security": [{"bearerAuth": []}],
             "x-mimir-scope": "write",
+            "x-mimir-mcp-tool": "upload_project_file",
         },
     )
     router.add_api_route(
@@ -120,7 +123,12 @@ def install_upload_routes(app: FastAPI, prefix: str) -> None:
         methods=["POST"],
         operation_id="upload_project_files_form",
         status_code=201,
+        responses={"4XX": PROBLEM_RESPONSE, "5XX": PROBLEM_RESPONSE},
         summary="Upload files as a multipart/form-data form (fields 'file', optional 'dir').",
-        openapi_extra={"security": [{"bearerAuth": []}], "x-mimir-scope": "write"},
+        openapi_extra={
+            "security": [{"bearerAuth": []}],
+            "x-mimir-scope": "write",
+            "x-mimir-mcp-tool": "upload_project_file",
+        },
     )
     app.include_router(router)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
+WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (recognised, not bound)
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -61,7 +64,22 @@ class Settings(BaseSettings):
         "process that is killed at the deadline).",
     )
     mcp_page_size: int = Field(
-        default=50, ge=1, le=1000, description="Tools per page in MCP tools/list."
+        default=0,
+        ge=0,
+        le=1000,
+        description="Tools per page in MCP tools/list; 0 (default) lists every tool in one page, "
+        "since many MCP clients never follow nextCursor.",
+    )
+    allowed_hosts: CommaList = Field(
+        default_factory=list,
+        description="Comma-separated host names (no port) the API answers to besides the bound "
+        "address and localhost; other Host headers get 421 (DNS rebinding). '*' allows any. "
+        "On a wildcard bind (0.0.0.0) any Host is accepted until this is set.",
+    )
+    cors_origins: CommaList = Field(
+        default_factory=list,
+        description="Comma-separated browser origins (scheme://host[:port]) allowed to call the "
+        "API from other web pages; CORS is off and foreign Origins get 403 unless listed.",
     )
     work_pool: str = Field(
         default="mimir-local", description="Prefect work pool that Mimir's deployments target."
@@ -80,6 +98,29 @@ class Settings(BaseSettings):
     ui_dir: Path | None = Field(
         default=None, description="Folder of the static UI; defaults to the repository's ui/."
     )
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """Environment variables hold `a,b,c`; Python callers may pass a list."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _plain_origins(cls, value: list[str]) -> list[str]:
+        """An origin is scheme://host[:port], exactly as browsers send it (no path, no slash)."""
+        for origin in value:
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com:8443")
+        return [origin.lower() for origin in value]
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _lower_hosts(cls, value: list[str]) -> list[str]:
+        return [host.lower().strip("[]") for host in value]
 
     @field_validator("home")
     @classmethod
@@ -106,6 +147,15 @@ class Settings(BaseSettings):
     def resolved_ui_dir(self) -> Path:
         """Where the static UI lives."""
         return self.ui_dir or Path(__file__).resolve().parents[2] / "ui"
+
+    @property
+    def accepted_hosts(self) -> frozenset[str] | None:
+        """Host names (lower case, no port) requests may address; None means any."""
+        if "*" in self.allowed_hosts:
+            return None
+        if self.host in WILDCARD_ADDRESSES and not self.allowed_hosts:
+            return None
+        return frozenset({self.host.lower().strip("[]"), *LOOPBACK_NAMES, *self.allowed_hosts})
 
     @property
     def binds_loopback(self) -> bool:

@@ -1,9 +1,10 @@
 """MCP tools generated from the operation registry.
 
 We use the SDK's low-level `Server` rather than `MCPServer` decorators because the tools are
-data (the registry), and because `tools/list` must paginate. A tool call is validated and run
-by `services.invoke`, the same path a REST call takes; errors come back as tool errors carrying
-the same problem document the REST API would return.
+data (the registry), and because `tools/list` pagination is ours: every tool in one page by
+default (many clients never follow `nextCursor`), a cursor still honoured. A tool call is
+validated and run by `services.invoke`, the same path a REST call takes; errors come back as
+tool errors carrying the same problem document the REST API would return.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mimir_api.core.config import Settings
 from mimir_api.core.errors import MimirError
 from mimir_api.core.security import ANONYMOUS, Actor
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.input_bounds import check_input_bounds
 from mimir_api.services.invoke import invoke
 from mimir_api.services.registry import Operation, OperationRegistry
 
@@ -37,14 +39,15 @@ INSTRUCTIONS = (
 
 def tool_for(op: Operation) -> types.Tool:
     """Describe `op` as an MCP tool, with read-only/destructive hints."""
+    title = op.summary.rstrip(".")
     return types.Tool(
         name=op.name,
-        title=op.summary.rstrip("."),
+        title=title,
         description=op.description,
         input_schema=op.input_model.model_json_schema(),
         output_schema=op.output_model.model_json_schema(),
         annotations=types.ToolAnnotations(
-            title=op.summary.rstrip("."),
+            title=title,
             read_only_hint=op.read_only,
             destructive_hint=op.destructive,
             idempotent_hint=op.idempotent,
@@ -83,7 +86,7 @@ def build_mcp_server(
 ) -> Server[Any]:
     """Build the MCP server; `actor_for(request_context)` says who is calling."""
     tools = [tool_for(op) for op in registry]
-    page_size = settings.mcp_page_size
+    page_size = settings.mcp_page_size or max(len(tools), 1)
 
     async def list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
@@ -103,10 +106,11 @@ def build_mcp_server(
         service_ctx = ServiceContext(settings=settings, engine=engine, actor=actor_for(ctx))
         sources = dict.fromkeys(arguments, "arguments")
         try:
+            check_input_bounds(op, arguments, sources)
             result = await anyio.to_thread.run_sync(invoke, op, service_ctx, arguments, sources)
         except MimirError as error:
             return _error_result(error)
-        data = result.model_dump(mode="json")
+        data = result.model_dump(mode="json", by_alias=True)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=json.dumps(data))],
             structured_content=data,

@@ -240,11 +240,19 @@ def create_pipeline_webhook(ctx: ServiceContext, params: PipelineRef) -> Webhook
     tags=("pipeline runs",),
 )
 def trigger_pipeline_webhook(ctx: ServiceContext, params: WebhookTrigger) -> RunStarted:
-    """Start a run from an outside system, authenticated by the pipeline's webhook secret."""
-    with ctx.session() as session:
-        project = project_row(session, params.project)
-        row = pipeline_row(session, project, params.name)
-        expected = row.webhook_secret_hash
-    if not expected or not hmac.compare_digest(expected, hash_token(params.secret)):
+    """Start a run from an outside system, authenticated by the pipeline's webhook secret.
+
+    A missing project, a missing pipeline and a wrong secret get the same answer, so the public
+    endpoint does not tell strangers which projects and pipelines exist.
+    """
+    expected: str | None = None
+    try:
+        with ctx.session() as session:
+            row = pipeline_row(session, project_row(session, params.project), params.name)
+            expected = row.webhook_secret_hash
+    except NotFound:
+        pass
+    given = hash_token(params.secret)
+    if not expected or not hmac.compare_digest(expected, given):
         raise Unauthorized("wrong or missing webhook secret", field="secret")
     return _start(ctx, params.project, params.name, params.parameters, via="webhook")

@@ -12,6 +12,7 @@ This module imports no service: the services import it (for `@operation`), and
 
 from __future__ import annotations
 
+import inspect
 import re
 import typing
 from collections.abc import Callable, Iterator
@@ -76,13 +77,12 @@ def operation(
         if len(params) != 2:
             raise TypeError(f"{handler.__name__}: an operation takes (ctx, params)")
         input_model, output_model = hints[params[1]], hints["return"]
-        doc = (handler.__doc__ or "").strip()
-        summary, _, description = doc.partition("\n")
+        summary, description = split_docstring(handler.__doc__ or "")
         is_read_only = method == "GET" if read_only is None else read_only
         handler.__mimir_operation__ = Operation(  # type: ignore[attr-defined]
             name=handler.__name__,
-            summary=summary.strip(),
-            description=(description.strip() or summary.strip()),
+            summary=summary,
+            description=description,
             handler=handler,
             input_model=input_model,
             output_model=output_model,
@@ -98,6 +98,46 @@ def operation(
         return handler
 
     return mark
+
+
+_LIST_ITEM = re.compile(r"^([-*]|\d+[.)])\s")
+
+
+def _first_sentence(paragraph: str) -> str:
+    """Up to the first '.', '!' or '?' that ends a sentence (not inside brackets or 'e.g.')."""
+    depth = 0
+    for index, char in enumerate(paragraph):
+        depth += (char in "([{") - (char in ")]}")
+        at_end = index + 1 == len(paragraph) or paragraph[index + 1].isspace()
+        if char in ".!?" and depth <= 0 and at_end:
+            word = paragraph[: index + 1].rsplit(" ", 1)[-1].lower()
+            if word not in ("e.g.", "i.e.", "etc.", "vs."):
+                return paragraph[: index + 1]
+    return paragraph
+
+
+def split_docstring(doc: str) -> tuple[str, str]:
+    """(title, description) of an operation from its docstring.
+
+    Docstrings wrap at 100 columns, so the first *line* is often half a sentence; the title is
+    the first sentence of the first paragraph instead, and the description is the whole
+    docstring with wrapped lines joined (paragraphs and list items kept).
+    """
+    paragraphs: list[str] = []
+    for block in re.split(r"\n\s*\n", inspect.cleandoc(doc)):
+        lines: list[str] = []
+        for line in block.splitlines():
+            line = line.strip()
+            if lines and not _LIST_ITEM.match(line):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        if lines:
+            paragraphs.append("\n".join(lines))
+    if not paragraphs:
+        return "", ""
+    title = _first_sentence(paragraphs[0].replace("\n", " "))
+    return title, "\n\n".join(paragraphs)
 
 
 @dataclass

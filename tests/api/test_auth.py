@@ -86,7 +86,7 @@ def test_revoked_token_stops_working(client: TestClient) -> None:
     admin = new_token(client, "admin", Scope.ADMIN)
     victim = new_token(client, "victim", Scope.READ)
     assert client.get(f"{API}/projects", headers=bearer(victim)).status_code == 200
-    revoked = client.post(f"{API}/tokens/victim/revoke", headers=bearer(admin))
+    revoked = client.post(f"{API}/tokens/victim/revoke", json={}, headers=bearer(admin))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert client.get(f"{API}/projects", headers=bearer(victim)).status_code == 401
 
@@ -119,17 +119,22 @@ def test_non_loopback_with_a_token_starts_and_requires_it(tmp_path: Path) -> Non
 
 
 def test_bootstrap_token_from_settings(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(host="0.0.0.0", bootstrap_token="boot-secret-0123456789")
+    client = make_client(host="0.0.0.0", bootstrap_token="boot-secret-0123456789-abcdefghijklmn")
     assert client.get(f"{API}/projects").status_code == 401
     assert (
-        client.get(f"{API}/projects", headers=bearer("boot-secret-0123456789")).status_code == 200
+        client.get(
+            f"{API}/projects", headers=bearer("boot-secret-0123456789-abcdefghijklmn")
+        ).status_code
+        == 200
     )
-    info = client.get(f"{API}/system", headers=bearer("boot-secret-0123456789")).json()
+    info = client.get(
+        f"{API}/system", headers=bearer("boot-secret-0123456789-abcdefghijklmn")
+    ).json()
     assert "boot-secret" not in str(info)
 
 
 def test_auth_required_setting_forces_tokens_on_loopback(
     make_client: Callable[..., TestClient],
 ) -> None:
-    client = make_client(auth="required", bootstrap_token="another-secret-987654321")
+    client = make_client(auth="required", bootstrap_token="another-secret-987654321-abcdefghijklmn")
     assert client.get(f"{API}/projects").status_code == 401

@@ -53,7 +53,9 @@ BAD_CREATES = [
         "body.labels",
         id="bad-label-key",
     ),
-    pytest.param(b"name=x", "application/x-www-form-urlencoded", 400, None, id="not-json"),
+    pytest.param(
+        b"name=x", "application/x-www-form-urlencoded", 415, "header.content-type", id="not-json"
+    ),
 ]
 
 
