@@ -22,6 +22,7 @@ from flows.ontology_flow import extract_ontology
 from flows.runs import MIMIR_DEPLOYMENT, run_summary, start_deployment
 from flows.system import SELFCHECK_FLOW_NAME, selfcheck
 from flows.table_flows import export_project_table, load_ontology_tables
+from flows.twin_flow import sync_twin
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENT_NAME = MIMIR_DEPLOYMENT
@@ -45,6 +46,7 @@ MIMIR_FLOWS: tuple[MimirFlow, ...] = (
     MimirFlow(flow=extract_ontology, entrypoint="flows/ontology_flow.py:extract_ontology"),
     MimirFlow(flow=load_ontology_tables, entrypoint="flows/table_flows.py:load_ontology_tables"),
     MimirFlow(flow=export_project_table, entrypoint="flows/table_flows.py:export_project_table"),
+    MimirFlow(flow=sync_twin, entrypoint="flows/twin_flow.py:sync_twin"),
 )
 
 

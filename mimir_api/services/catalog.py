@@ -21,6 +21,7 @@ from mimir_api.services import (
     storage,
     system,
     tokens,
+    twins,
 )
 from mimir_api.services.registry import OperationRegistry
 
@@ -36,6 +37,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     ontologies,
     ontology_edits,
     ontology_proposals,
+    twins,
 )
 
 

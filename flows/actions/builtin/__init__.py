@@ -14,6 +14,7 @@ from flows.actions.builtin import (
     load,
     output,
     storage,
+    twin,
 )
 
 
@@ -30,7 +31,7 @@ def plugin() -> Plugin:
         name="builtin",
         version=_version(),
         description="Mimir's built-in actions: context, HTTP, JSON/CSV, transforms, files, "
-        "control flow, storage, checkpoints, reports and notifications.",
+        "control flow, storage, twin queries, checkpoints, reports and notifications.",
         actions=(
             context_actions.context_set,
             context_actions.context_get,
@@ -57,6 +58,7 @@ def plugin() -> Plugin:
             storage.storage_write,
             storage.storage_read,
             load.storage_load,
+            twin.twin_query,
             output.report_render,
             output.notify,
         ),
