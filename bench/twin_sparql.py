@@ -31,17 +31,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pyoxigraph as ox  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from rdflib import Graph  # noqa: E402
+import sqlalchemy as sa
+from rdflib import Graph
 
-from storage_plugins.base import StoragePlugin  # noqa: E402
-from storage_plugins.sql import SQLConfig, SQLStoragePlugin  # noqa: E402
-from tests.twin import datasets  # noqa: E402
-from tests.twin.conftest import oracle_of  # noqa: E402
-from tests.twin.corpus import PLANT_PREFIXES  # noqa: E402
-from twin.engine import run_query  # noqa: E402
-from twin.view import TwinView  # noqa: E402
+from storage_plugins.base import StoragePlugin
+from storage_plugins.sql import SQLConfig, SQLStoragePlugin
+from tests.twin import datasets
+from tests.twin.conftest import oracle_of
+from tests.twin.corpus import PLANT_PREFIXES
+from twin.engine import run_query
+from twin.view import TwinView
 
 QUERIES = {
     "selective BGP+FILTER": (

@@ -1,115 +1,26 @@
-"""Twins on workers and in the API: open a twin's view, and the `sync-twin` flow.
+"""`sync-twin`: check a twin's mappings against storage, record a sync point, emit an event.
 
-A twin reads the project's storage through the mappings of its ontologies that the API
-published into the storage object (`flows.ontology_storage.published`), so a worker needs
-no metadata DB. `sync-twin` checks that every table and column the mappings name exists in
-storage, counts the rows of every class, writes that sync point beside the published
-ontologies (``_mimir/twins/<twin>/sync.json``: the API shows the latest one) and emits the
-Prefect event ``mimir.twin.synced`` (resource ``mimir.twin.<project>.<twin>``), which
-automations can react to.
+The flow runs on a worker (no metadata DB): it opens the twin's view from the published
+mappings (`twin.binding`), counts every class's rows, writes the sync point beside the
+published ontologies and emits the Prefect event ``mimir.twin.synced`` (resource
+``mimir.twin.<project>.<twin>``), which automations can react to. `start_sync` triggers the
+deployment (from the API's `sync_twin`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-import fsspec
 from prefect import flow
 from prefect.client.schemas.objects import FlowRun
-from prefect.deployments import run_deployment
 from prefect.events import emit_event
 from prefect.logging import get_run_logger
 
-from flows.ontology_storage import published
-from flows.storage_binding import open_project_store
-from ontology.compile import SchemaMapping
-from twin.view import TwinView
+from flows.runs import MIMIR_DEPLOYMENT, project_tags, start_deployment
+from twin.binding import open_twin_view, sync_point, write_sync_point
 
 SYNC_FLOW_NAME = "sync-twin"
 SYNCED_EVENT = "mimir.twin.synced"
-TWIN_DIR = "_mimir/twins"
-SYNC_FILE = "sync.json"
-
-
-class TwinMappingMissing(LookupError):
-    """An ontology of the twin has no published mapping (not accepted yet, or deleted)."""
-
-
-def twin_mappings(storage_url: str, ontologies: list[str]) -> list[SchemaMapping]:
-    """The published mappings of the twin's ontologies, in the twin's order."""
-    found = {p.name: p.mapping for p in published(storage_url)}
-    missing = [name for name in ontologies if name not in found]
-    if missing:
-        have = ", ".join(sorted(found)) or "(none)"
-        raise TwinMappingMissing(
-            f"ontologies {missing} have no accepted, published version in this project "
-            f"(published: {have})")
-    return [found[name] for name in ontologies]
-
-
-@contextmanager
-def open_twin_view(project: str, storage_url: str, ontologies: list[str]) -> Iterator[TwinView]:
-    """The twin's view over the project's store (closed afterwards)."""
-    mappings = twin_mappings(storage_url, ontologies)
-    store = open_project_store(project, storage_url)
-    try:
-        yield TwinView(store, mappings)
-    finally:
-        store.close()
-
-
-def sync_point(view: TwinView) -> dict[str, Any]:
-    """Check the mappings against storage and count every class's rows."""
-    schema = view.store.schema()
-    stored = {t.name: t for t in schema.tables}
-    issues: list[str] = []
-    counts: dict[str, int] = {}
-    for mapping in view.mappings:
-        for table in mapping.tabular.tables:
-            have = stored.get(table.name)
-            if have is None:
-                issues.append(f"table {table.name} is missing from storage")
-                continue
-            missing = sorted(set(table.column_names) - set(have.column_names))
-            if missing:
-                issues.append(f"table {table.name} lacks columns {missing}")
-        for cm in mapping.classes:
-            if cm.table in stored:
-                counts[cm.name] = view.store.count(cm.table)
-    return {"at": datetime.now(UTC).isoformat(), "ok": not issues, "issues": issues,
-            "counts": counts}
-
-
-def _path(storage_url: str, twin: str) -> tuple[Any, str]:
-    fs, root = fsspec.core.url_to_fs(storage_url)
-    return fs, f"{root.rstrip('/')}/{TWIN_DIR}/{twin}/{SYNC_FILE}"
-
-
-def write_sync_point(storage_url: str, twin: str, point: dict[str, Any]) -> None:
-    """Record the sync point where the API reads it."""
-    fs, path = _path(storage_url, twin)
-    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-    fs.pipe_file(path, json.dumps(point).encode("utf-8"))
-
-
-def read_sync_point(storage_url: str, twin: str) -> dict[str, Any] | None:
-    """The twin's latest sync point, if it was ever synced."""
-    fs, path = _path(storage_url, twin)
-    if not fs.exists(path):
-        return None
-    return cast(dict[str, Any], json.loads(fs.cat_file(path).decode("utf-8")))
-
-
-def forget_sync_point(storage_url: str, twin: str) -> None:
-    """Remove a deleted twin's sync record."""
-    fs, path = _path(storage_url, twin)
-    folder = path.rsplit("/", 1)[0]
-    if fs.exists(folder):
-        fs.rm(folder, recursive=True)
 
 
 @flow(name=SYNC_FLOW_NAME, log_prints=False)
@@ -132,14 +43,8 @@ def sync_twin(project: str, storage_url: str, twin: str, ontologies: list[str]) 
 def start_sync(project: str, storage_url: str, twin: str, ontologies: list[str],
                trigger: str = "api") -> FlowRun:
     """Create a run of the `sync-twin/mimir` deployment and return at once."""
-    from flows.deploy import DEPLOYMENT_NAME
-
-    flow_run = run_deployment(
-        name=f"{SYNC_FLOW_NAME}/{DEPLOYMENT_NAME}",
-        parameters={"project": project, "storage_url": storage_url, "twin": twin,
-                    "ontologies": ontologies},
-        timeout=0,
-        as_subflow=False,
-        tags=["mimir", "mimir-twin", f"project:{project}", f"via:{trigger}"[:100]],
+    return start_deployment(
+        f"{SYNC_FLOW_NAME}/{MIMIR_DEPLOYMENT}",
+        {"project": project, "storage_url": storage_url, "twin": twin, "ontologies": ontologies},
+        [*project_tags(project, "twin-sync", trigger), "mimir-twin"],
     )
-    return cast(FlowRun, flow_run)

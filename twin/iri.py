@@ -32,10 +32,10 @@ from rdflib.namespace import XSD as XSD_NS
 from rdflib.term import Node
 
 from ontology.compile import ClassMapping, FieldMapping, SchemaMapping
-from ontology.model import local_name
+from ontology.model import XSD, local_name
 from ontology.r2rml import instance_iri
 from ontology.rows import convert
-from storage_plugins.schema import XSD, Column, ColumnType
+from storage_plugins.schema import Column, ColumnType
 
 DEFAULT_DATATYPES: dict[ColumnType, str | None] = {
     ColumnType.STRING: None,

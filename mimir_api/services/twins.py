@@ -2,7 +2,7 @@
 
 A twin is a row naming some of the project's ontologies and its query limits; it holds no
 data. Queries read the project's storage through the published mappings of those ontologies
-(`flows.twin_flow.open_twin_view`) at query time. `run_twin_query` is shared with the SPARQL
+(`twin.binding`) at query time. `run_twin_query` is shared with the SPARQL
 1.1 Protocol endpoint (`mimir_api.api.sparql`), which returns the same answers in the W3C
 result formats.
 """
@@ -41,8 +41,8 @@ from mimir_api.db.models import (
     utcnow,
 )
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.ontology_common import OntologyName, project_store
-from mimir_api.services.pipelines import project_row
+from mimir_api.services.ontology_versions import OntologyName
+from mimir_api.services.project_access import open_store_of, project_row
 from mimir_api.services.projects import ProjectName
 from mimir_api.services.registry import operation
 from twin.engine import TwinResult, run_query
@@ -221,7 +221,7 @@ def _check_ontologies(session: Session, project: Project, names: list[str]) -> N
 
 
 def _public(project: Project, row: Twin) -> TwinPublic:
-    from flows.twin_flow import read_sync_point
+    from twin.binding import read_sync_point
 
     try:
         point = read_sync_point(project.storage_url, row.name)
@@ -238,7 +238,7 @@ def _public(project: Project, row: Twin) -> TwinPublic:
 @contextmanager
 def twin_view(project: Project, row: Twin) -> Iterator[TwinView]:
     """The twin's view over the project's store (closed afterwards)."""
-    from flows.twin_flow import TwinMappingMissing, twin_mappings
+    from twin.binding import TwinMappingMissing, twin_mappings
 
     try:
         mappings = twin_mappings(project.storage_url, list(row.ontologies))
@@ -246,7 +246,7 @@ def twin_view(project: Project, row: Twin) -> Iterator[TwinView]:
         raise Conflict(f"twin '{row.name}': {exc}") from exc
     except OSError as exc:
         raise Unavailable(f"cannot read the published ontologies: {exc}") from exc
-    store = project_store(project)
+    store = open_store_of(project)
     try:
         yield TwinView(store, mappings)
     finally:
@@ -348,7 +348,7 @@ def update_twin(ctx: ServiceContext, params: TwinUpdate) -> TwinPublic:
            tags=TAGS)
 def delete_twin(ctx: ServiceContext, params: TwinRef) -> TwinDeleted:
     """Delete a twin (its settings and sync record; the project's data is untouched)."""
-    from flows.twin_flow import forget_sync_point
+    from twin.binding import forget_sync_point
 
     with ctx.session() as session:
         project = project_row(session, params.project)

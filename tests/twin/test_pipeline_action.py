@@ -10,7 +10,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from rdflib import Variable
 
-from flows.ontology_storage import publish
+from domain.published import publish
 from ontology import to_turtle
 from storage_plugins.sql import SQLConfig, SQLStoragePlugin
 from tests.twin import datasets

@@ -12,20 +12,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from rdflib import Literal
 
-from flows.actions.base import ActionContext, action
-from flows.pipeline.errors import PermanentError
-from flows.twin_flow import TwinMappingMissing, open_twin_view
+from flows.actions.base import ActionContext, PermanentError, StrictParams, action
+from twin.binding import TwinMappingMissing, open_twin_view
 from twin.engine import run_query
 from twin.errors import TwinError
 
 
-class TwinQueryParams(BaseModel):
+class TwinQueryParams(StrictParams):
     """Inputs of twin.query."""
-
-    model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=100_000, description="A SPARQL 1.1 query.")
     ontologies: list[str] = Field(
