@@ -8,6 +8,7 @@ those IRIs from the network) — are refused by name instead.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pyparsing import ParseBaseException
@@ -21,8 +22,13 @@ from twin.errors import QuerySyntaxError, UnsupportedQuery, UpdateRefused
 MAX_QUERY_CHARS = 100_000
 
 
+@lru_cache(maxsize=256)
 def parse_query(text: str) -> Query:
-    """The prepared query (algebra in ``.algebra``); raises the twin's errors."""
+    """The prepared query (algebra in ``.algebra``); raises the twin's errors.
+
+    Cached by text: rdflib's pyparsing grammar costs tens of milliseconds per query, more
+    than a selective query takes in the database, and a prepared query is reusable.
+    """
     if len(text) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_CHARS} characters")
     try:
