@@ -25,8 +25,8 @@ from mimir_api.api.docs import install_docs
 from mimir_api.api.limits import BodyLimitMiddleware
 from mimir_api.api.problems import install_problem_handlers, problem_response
 from mimir_api.api.rest import API_PREFIX, install_rest_routes
-from mimir_api.api.uploads import UPLOAD_PATHS, install_upload_routes
 from mimir_api.api.sparql import install_sparql_routes
+from mimir_api.api.uploads import UPLOAD_PATHS, install_upload_routes
 from mimir_api.core.config import Settings, get_settings
 from mimir_api.core.errors import MimirError, Problem, Unauthorized
 from mimir_api.core.security import Scope as AuthScope
