@@ -23,6 +23,7 @@ from flows.ontology_flow import extract_ontology
 from flows.runs import MIMIR_DEPLOYMENT, run_summary, start_deployment
 from flows.system import SELFCHECK_FLOW_NAME, selfcheck
 from flows.table_flows import export_project_table, load_ontology_tables
+from flows.twin_flow import sync_twin
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENT_NAME = MIMIR_DEPLOYMENT
@@ -49,6 +50,7 @@ MIMIR_FLOWS: tuple[MimirFlow, ...] = (
     MimirFlow(flow=train_model, entrypoint="flows/ml_flow.py:train_model"),
     MimirFlow(flow=infer, entrypoint="flows/ml_flow.py:infer"),
     MimirFlow(flow=monitor_model, entrypoint="flows/ml_flow.py:monitor_model"),
+    MimirFlow(flow=sync_twin, entrypoint="flows/twin_flow.py:sync_twin"),
 )
 
 

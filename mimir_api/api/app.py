@@ -31,6 +31,7 @@ from mimir_api.api.guard import BrowserGuardMiddleware, require_json
 from mimir_api.api.limits import BodyLimitMiddleware
 from mimir_api.api.problems import install_problem_handlers, problem_response
 from mimir_api.api.rest import API_PREFIX, install_rest_routes
+from mimir_api.api.sparql import install_sparql_routes
 from mimir_api.api.uploads import UPLOAD_PATHS, install_upload_routes
 from mimir_api.core.config import Settings, get_settings
 from mimir_api.core.errors import MimirError, Problem, Unauthorized
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     schemas = install_rest_routes(app, registry)
     install_upload_routes(app, API_PREFIX)
+    install_sparql_routes(app)
     app.router.routes.append(
         Route(
             "/mcp",

@@ -199,3 +199,82 @@ class MLModelVersion(SQLModel, table=True):
     finished_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+
+
+class Twin(SQLModel, table=True):
+    """A digital twin of a project: a named view of its data through some of its ontologies.
+
+    Holds no data: only which ontologies it reads through and its query limits. The twin's
+    last sync point (time, rows per class) lives with the project's storage object, where
+    the sync-twin flow (which has no metadata DB) writes it.
+    """
+
+    __tablename__ = "twins"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_twins_project_name"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=63)
+    description: str = Field(default="", max_length=4000)
+    ontologies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    timeout_s: float = Field(default=30.0)
+    max_rows: int = Field(default=10_000)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class TwinScenario(SQLModel, table=True):
+    """A what-if scenario of a twin: a name and its edits; never a copy of data."""
+
+    __tablename__ = "twin_scenarios"
+    __table_args__ = (UniqueConstraint("twin_id", "name", name="uq_twin_scenarios_twin_name"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    twin_id: str = Field(
+        sa_column=Column(ForeignKey("twins.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=63)
+    description: str = Field(default="", max_length=4000)
+    author: str = Field(max_length=128)
+    expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class TwinScenarioEdit(SQLModel, table=True):
+    """One what-if edit, stored as a delta row: target, old and new value, who, when, why."""
+
+    __tablename__ = "twin_scenario_edits"
+    __table_args__ = (UniqueConstraint("scenario_id", "seq", name="uq_twin_scenario_edits_seq"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    scenario_id: str = Field(
+        sa_column=Column(
+            ForeignKey("twin_scenarios.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    seq: int = Field()
+    kind: str = Field(max_length=32)
+    entity: str = Field(max_length=4000)
+    property: str | None = Field(default=None, max_length=4000)
+    old_value: list[Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    new_value: Any = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    attributes: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    author: str = Field(max_length=128)
+    rationale: str = Field(default="", max_length=4000)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

@@ -22,6 +22,7 @@ from mimir_api.services import (
     storage,
     system,
     tokens,
+    twins,
 )
 from mimir_api.services.registry import OperationRegistry
 
@@ -38,6 +39,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     ontology_edits,
     ontology_proposals,
     models,
+    twins,
 )
 
 

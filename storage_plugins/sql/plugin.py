@@ -485,6 +485,16 @@ class SQLStoragePlugin(StoragePlugin):
 
         return batches()
 
+    def sql_tables(self) -> tuple[Engine, dict[str, sa.Table]]:
+        """The engine and the stored tables as SQLAlchemy objects, for read-only compilers.
+
+        The twin translates SPARQL into one SELECT over these tables; callers must not
+        write through them (writes go through `write`, which keeps the bookkeeping).
+        """
+        with self._connect() as conn:
+            cached = self._load(conn)
+        return self._get_engine(), dict(cached.tables)
+
     def _count(self, table: Table, predicate: Predicate | None) -> int:
         with self._connect() as conn:
             sa_table = self._sa_table(conn, table)

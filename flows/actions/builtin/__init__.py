@@ -15,6 +15,7 @@ from flows.actions.builtin import (
     models,
     output,
     storage,
+    twin,
 )
 
 
@@ -31,7 +32,7 @@ def plugin() -> Plugin:
         name="builtin",
         version=_version(),
         description="Mimir's built-in actions: context, HTTP, JSON/CSV, transforms, files, "
-        "control flow, storage, model predictions, checkpoints, reports and notifications.",
+        "control flow, storage, model predictions, twin queries, checkpoints, reports and notifications.",
         actions=(
             context_actions.context_set,
             context_actions.context_get,
@@ -59,6 +60,7 @@ def plugin() -> Plugin:
             storage.storage_read,
             load.storage_load,
             models.model_predict,
+            twin.twin_query,
             output.report_render,
             output.notify,
         ),

@@ -1,0 +1,267 @@
+"""The virtual RDF view: the triples the R2RML mapping defines, read from storage on demand.
+
+Nothing is copied. Every triple-pattern lookup becomes storage reads of the tables that can
+hold matching triples, with the bound parts pushed down as filters:
+
+================================  ==============================================
+pattern                           storage read
+================================  ==============================================
+``<e> ?p ?o``                     key lookup in each table of e's hierarchy
+``?s rdf:type <C>``               key columns of C's table
+``?s <attr> ?o``                  key + value column, ``value IS NOT NULL``
+``?s <attr> "lit"``               ``value = lit`` (the term is checked exactly)
+``?s <ref> <e>``                  ``fk = key(e)``
+``?s <rel> ?o`` (link table)      the link table, either side filtered when bound
+``?s ?p ?o``                      every table (export, DESCRIBE of everything)
+================================  ==============================================
+
+Subjects bound to an IRI that is not one of the twin's entity IRIs, and predicates the
+mapping does not know, match nothing without touching storage. Storage indexes (primary
+keys, the foreign-key and link-table indexes of the SQL plugin; row-group statistics of
+the object store) answer the lookups.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rdflib import URIRef
+from rdflib.namespace import RDF as RDF_NS
+from rdflib.term import Node
+
+from ontology.compile import ClassMapping, FieldMapping, SchemaMapping
+from storage_plugins.base import StoragePlugin
+from storage_plugins.query import Filter
+from storage_plugins.schema import Column, Table
+from twin.iri import EntityRef, entity_iri, literal, literal_datatype, parse_entity, value_of
+
+Triple = tuple[Node, Node, Node]
+MEMO_ROWS = 200_000
+SourceKind = Literal["type", "column", "reference", "link", "iri", "iri_list"]
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of triple one table produces (a class membership or one property)."""
+
+    kind: SourceKind
+    mapping: SchemaMapping
+    cm: ClassMapping
+    table: Table
+    subject_columns: tuple[str, ...]
+    predicate: URIRef
+    field: FieldMapping | None = None
+    target: ClassMapping | None = None
+
+    @property
+    def object_columns(self) -> tuple[str, ...]:
+        """The columns the object comes from (none for rdf:type)."""
+        return tuple(self.field.columns) if self.field is not None else ()
+
+    def column(self) -> Column:
+        """The value column of a literal-valued source."""
+        return self.table.column(self.object_columns[0])
+
+    @property
+    def datatype(self) -> str | None:
+        """The literal datatype of a 'column' source."""
+        return literal_datatype(self.field, self.column())
+
+
+def _sources(mapping: SchemaMapping) -> list[Source]:
+    out: list[Source] = []
+    tables = {t.name: t for t in mapping.tabular.tables}
+    for cm in mapping.classes:
+        table = tables[cm.table]
+        key = tuple(cm.key_columns)
+        out.append(Source("type", mapping, cm, table, key, RDF_NS.type))
+        for f in cm.fields:
+            pred = URIRef(f.property)
+            if f.kind == "link":
+                assert f.target is not None
+                out.append(Source("link", mapping, cm, tables[f.table], tuple(f.owner_columns),
+                                  pred, f, mapping.class_mapping(f.target)))
+            elif f.kind == "reference":
+                assert f.target is not None
+                out.append(Source("reference", mapping, cm, table, key, pred, f,
+                                  mapping.class_mapping(f.target)))
+            else:
+                out.append(Source(f.kind, mapping, cm, table, key, pred, f))
+    return out
+
+
+@dataclass
+class _Index:
+    """One source's triples by subject key and by object, for the length of one query."""
+
+    by_subject: dict[tuple[Any, ...], list[Triple]] = field(default_factory=dict)
+    by_object: dict[Node, list[Triple]] = field(default_factory=dict)
+
+
+class TwinView:
+    """The RDF view of one store through one or more ontology mappings (read-only).
+
+    Example:
+        >>> view = TwinView(store, [mapping])  # doctest: +SKIP
+        >>> next(view.triples(None, RDF.type, URIRef("http://ex.org/shop#Order")))  # doctest: +SKIP
+    """
+
+    def __init__(self, store: StoragePlugin, mappings: list[SchemaMapping]) -> None:
+        self.store = store
+        self.memo: dict[int, _Index | None] | None = None
+        self.mappings = list(mappings)
+        self.sources: list[Source] = [s for m in self.mappings for s in _sources(m)]
+        self.by_predicate: dict[URIRef, list[Source]] = {}
+        for src in self.sources:
+            self.by_predicate.setdefault(src.predicate, []).append(src)
+        self.class_sources: dict[URIRef, list[Source]] = {}
+        for src in self.sources:
+            if src.kind == "type":
+                self.class_sources.setdefault(URIRef(src.cm.class_iri), []).append(src)
+
+    # ------------------------------------------------------------------ lookups
+
+    def triples(self, s: Node | None, p: Node | None, o: Node | None) -> Iterator[Triple]:
+        """Every triple of the view matching the pattern (None = any)."""
+        if p is not None:
+            candidates = self.by_predicate.get(p, []) if isinstance(p, URIRef) else []
+        elif o is not None and isinstance(o, URIRef) and o in self.class_sources:
+            candidates = [src for src in self.sources
+                          if src.kind != "type" or src.cm.class_iri == str(o)]
+        else:
+            candidates = self.sources
+        ref: EntityRef | None = None
+        if s is not None:
+            ref = parse_entity(self.mappings, s)
+            if ref is None:
+                return
+            candidates = [src for src in candidates
+                          if src.mapping is ref.mapping and src.cm.root == ref.root.class_iri]
+        for src in candidates:
+            yield from self._scan(src, ref, o)
+
+    def for_one_query(self) -> TwinView:
+        """A view that indexes each table it looks up in, for the length of one query.
+
+        rdflib's evaluator joins by nested loops: one lookup per binding. Within one query,
+        a source's rows are read once (up to `MEMO_ROWS` rows) and answered from a dict by
+        subject and by object afterwards; bigger sources are read per lookup. Nothing
+        outlives the query, so every query still sees storage as it is.
+        """
+        view = copy.copy(self)
+        view.memo = {}
+        return view
+
+    def count(self) -> int:
+        """Number of triples in the view (one storage count per source)."""
+        total = 0
+        for src in self.sources:
+            cols = src.object_columns
+            where = [Filter(cols[0], "is_null", False)] if cols and src.kind != "link" else []
+            total += self.store.count(src.table.name, where=where) if src.kind != "iri_list" \
+                else sum(1 for _ in self._scan(src, None, None))
+        return total
+
+    # ------------------------------------------------------------------ one source
+
+    def _scan(self, src: Source, ref: EntityRef | None, o: Node | None) -> Iterator[Triple]:
+        if self.memo is not None and (ref is not None or o is not None):
+            index = self._index(src)
+            if index is not None:
+                if ref is not None:
+                    found = index.by_subject.get(ref.key, [])
+                    yield from (t for t in found if o is None or t[2] == o)
+                else:
+                    assert o is not None
+                    yield from index.by_object.get(o, [])
+                return
+        yield from self._read(src, ref, o)
+
+    def _index(self, src: Source) -> _Index | None:
+        assert self.memo is not None
+        if id(src) in self.memo:
+            return self.memo[id(src)]
+        index: _Index | None = _Index()
+        if self.store.count(src.table.name) > MEMO_ROWS:
+            index = None
+        else:
+            assert index is not None
+            cols = src.subject_columns
+            columns = list(dict.fromkeys([*cols, *src.object_columns]))
+            for batch in self.store.iter_batches(src.table.name, columns=columns,
+                                                 batch_size=BATCH):
+                for row in batch:
+                    key = tuple(row[c] for c in cols)
+                    for triple in self._row_triples(src, row) if all(
+                            row[c] is not None for c in src.object_columns) else ():
+                        index.by_subject.setdefault(key, []).append(triple)
+                        index.by_object.setdefault(triple[2], []).append(triple)
+        self.memo[id(src)] = index
+        return index
+
+    def _read(self, src: Source, ref: EntityRef | None, o: Node | None) -> Iterator[Triple]:
+        where: list[Filter] = []
+        if ref is not None:
+            where += [Filter(c, "eq", v) for c, v in zip(src.subject_columns, ref.key, strict=True)]
+        check: Node | None = None
+        if src.kind == "type":
+            if o is not None and o != URIRef(src.cm.class_iri):
+                return
+        elif src.kind == "column":
+            if o is not None:
+                ok, value = value_of(o, src.column(), src.datatype)
+                if not ok:
+                    return
+                where.append(Filter(src.object_columns[0], "eq", value))
+            else:
+                where.append(Filter(src.object_columns[0], "is_null", False))
+        elif src.kind in ("reference", "link"):
+            assert src.target is not None
+            if o is not None:
+                target = parse_entity([src.mapping], o)
+                if target is None or target.root.class_iri != src.target.root:
+                    return
+                where += [Filter(c, "eq", v)
+                          for c, v in zip(src.object_columns, target.key, strict=True)]
+            elif src.kind == "reference":
+                where += [Filter(c, "is_null", False) for c in src.object_columns]
+        elif src.kind == "iri":
+            if o is not None:
+                if not isinstance(o, URIRef):
+                    return
+                where.append(Filter(src.object_columns[0], "eq", str(o)))
+            else:
+                where.append(Filter(src.object_columns[0], "is_null", False))
+        else:  # iri_list: a JSON literal (R2RML: rdf:JSON), matched after reading
+            where.append(Filter(src.object_columns[0], "is_null", False))
+            check = o
+        columns = list(dict.fromkeys([*src.subject_columns, *src.object_columns]))
+        for batch in self.store.iter_batches(src.table.name, where=where, columns=columns,
+                                             batch_size=BATCH):
+            for row in batch:
+                for triple in self._row_triples(src, row):
+                    if check is None or triple[2] == check:
+                        yield triple
+
+    def _row_triples(self, src: Source, row: dict[str, Any]) -> Iterator[Triple]:
+        subject = entity_iri(src.mapping, src.cm, [row[c] for c in src.subject_columns])
+        if src.kind == "type":
+            yield subject, src.predicate, URIRef(src.cm.class_iri)
+        elif src.kind == "column":
+            yield subject, src.predicate, literal(row[src.object_columns[0]], src.datatype)
+        elif src.kind in ("reference", "link"):
+            assert src.target is not None
+            yield subject, src.predicate, entity_iri(
+                src.mapping, src.target, [row[c] for c in src.object_columns])
+        elif src.kind == "iri":
+            yield subject, src.predicate, URIRef(str(row[src.object_columns[0]]))
+        else:
+            values = row[src.object_columns[0]]
+            if isinstance(values, str):
+                values = json.loads(values)
+            yield subject, src.predicate, literal(values, str(RDF_NS.JSON))
