@@ -32,7 +32,8 @@ def plugin() -> Plugin:
         name="builtin",
         version=_version(),
         description="Mimir's built-in actions: context, HTTP, JSON/CSV, transforms, files, "
-        "control flow, storage, model predictions, twin queries, checkpoints, reports and notifications.",
+        "control flow, storage, model predictions, twin queries, checkpoints, reports and "
+        "notifications.",
         actions=(
             context_actions.context_set,
             context_actions.context_get,
