@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from flows.demo.data import generate
+from flows.demo.run import mean_by_kind_query
 from tests.conftest import Platform
 from tests.utils.servers import VENV_BIN
 
@@ -56,7 +57,8 @@ def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_demo_prints_each_step(built: str) -> None:
-    for step in ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[report]"):
+    steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]")
+    for step in (*steps, "[report]"):
         assert step in built
     assert "Where to look next" in built
 
@@ -86,7 +88,7 @@ def test_ontology_from_the_messy_exports(platform: Platform, built: str) -> None
 
 def test_report_lists_every_turbine(platform: Platform, built: str) -> None:
     report = get(platform, "/files/content", path="reports/fleet.md")["text"]
-    assert report.startswith("# Fleet report\n40 turbines.")
+    assert report.startswith(f"# Fleet report\n{generate().counts['turbines']} turbines.")
     assert report.count("\n- S") == generate().counts["turbines"]
 
 
@@ -102,3 +104,44 @@ def test_second_run_reuses_and_remove_deletes(
     assert removed.returncode == 0 and "removed project" in removed.stdout
     gone = httpx.get(f"{platform.api}/projects/{PROJECT}", headers=platform.headers())
     assert gone.status_code == 404
+
+
+def twin_query(platform: Platform, query: str, scenario: str | None = None) -> list[dict[str, Any]]:
+    body: dict[str, Any] = {"query": query}
+    if scenario:
+        body["scenario"] = scenario
+    response = httpx.post(
+        f"{platform.api}/projects/{PROJECT}/twins/windfarm/query",
+        json=body,
+        headers=platform.headers(),
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    return [{k: v["value"] for k, v in row.items()} for row in response.json()["bindings"]]
+
+
+def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
+    platform: Platform, built: str
+) -> None:
+    ontology = get(platform, "/ontologies/main")
+    query = mean_by_kind_query(ontology)
+    base = {row["kind"]: row for row in twin_query(platform, query)}
+    sample = generate()
+    per_kind = sample.counts["readings"] // 2
+    assert {k: int(v["readings"]) for k, v in base.items()} == {
+        "temperature": per_kind,
+        "vibration": per_kind,
+    }
+    hot = {row["kind"]: row for row in twin_query(platform, query, "hot-sensor")}
+    assert float(hot["temperature"]["mean"]) > float(base["temperature"]["mean"])
+    assert hot["vibration"] == base["vibration"]
+    diff = get(platform, "/twins/windfarm/scenarios/hot-sensor/diff")
+    assert diff["added"] and diff["removed"]
+
+
+def test_model_beats_its_baseline(platform: Platform, built: str) -> None:
+    model = get(platform, "/models/turbine-failure")
+    metrics = model["latest"]["metrics"]
+    trained = metrics["cv"]["balanced_accuracy"]["mean"]
+    baseline = metrics["cv_baseline"]["balanced_accuracy"]["mean"]
+    assert trained > baseline + 0.2, (trained, baseline)

@@ -68,7 +68,7 @@ def _mixed_date(rng: random.Random, day: datetime) -> str:
 
 
 def generate(
-    *, sites: int = 4, turbines_per_site: int = 10, readings_per_sensor: int = 20, seed: int = SEED
+    *, sites: int = 4, turbines_per_site: int = 15, readings_per_sensor: int = 20, seed: int = SEED
 ) -> SampleData:
     """Generate the sample sources; the same arguments always give the same bytes."""
     rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not secrets

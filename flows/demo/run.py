@@ -19,6 +19,9 @@ from flows.demo.data import generate
 from flows.demo.pipelines import PIPELINES
 
 PROJECT = "windfarm"
+TWIN = "windfarm"
+SCENARIO = "hot-sensor"
+MODEL = "turbine-failure"
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -35,6 +38,11 @@ class DemoResult:
     ingestion_run: str | None = None
     ontology: dict[str, Any] | None = None
     report_path: str | None = None
+    twin: str | None = None
+    sparql: list[dict[str, Any]] = field(default_factory=list)
+    scenario_diff: dict[str, Any] | None = None
+    scenario_sparql: list[dict[str, Any]] = field(default_factory=list)
+    model_metrics: dict[str, Any] | None = None
 
 
 class Api:
@@ -139,9 +147,146 @@ def step_ontology(
             result.ontology = api.call("GET", f"/projects/{PROJECT}/ontologies/{name}").json()
             classes = [c.get("label") or c.get("name") for c in result.ontology["classes"]]
             say(f"ontology '{name}' accepted with classes: {', '.join(map(str, classes))}")
+            _wait_table_loads(api, deadline)
             return
         time.sleep(2)
     raise DemoFailed(f"no ontology was accepted within {timeout:.0f} s of the ingestion")
+
+
+def _iri(ontology: dict[str, Any], label: str, domain: str | None = None) -> str:
+    """The IRI of a class (or, with `domain`, of a property of that class) by its label."""
+    if domain is None:
+        items = ontology["classes"]
+    else:
+        items = [
+            p
+            for p in ontology["datatype_properties"] + ontology["object_properties"]
+            if domain in p.get("domain", [])
+        ]
+    for item in items:
+        names = {str(item.get("label") or "").lower(), item["iri"].rsplit("/", 1)[-1].lower()}
+        if label.lower() in names:
+            return str(item["iri"])
+    raise DemoFailed(f"the ontology has no {'property' if domain else 'class'} {label!r}")
+
+
+def mean_by_kind_query(ontology: dict[str, Any]) -> str:
+    """Readings per sensor kind and their mean: a join along a relationship plus GROUP BY."""
+    reading, sensor = _iri(ontology, "Reading"), _iri(ontology, "Sensor")
+    value, of_sensor = _iri(ontology, "value", reading), _iri(ontology, "sensor_id", reading)
+    kind = _iri(ontology, "kind", sensor)
+    return (
+        "SELECT ?kind (COUNT(?r) AS ?readings) (AVG(?v) AS ?mean) WHERE {\n"
+        f"  ?r a <{reading}> ; <{value}> ?v ; <{of_sensor}> ?s .\n"
+        f"  ?s <{kind}> ?kind .\n"
+        "} GROUP BY ?kind ORDER BY ?kind"
+    )
+
+
+def _rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: v["value"] for k, v in row.items()} for row in answer["bindings"]]
+
+
+def step_twin(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """Create the twin, ask it a SPARQL question, and change one value in a what-if scenario."""
+    assert result.ontology is not None
+    base = f"/projects/{PROJECT}/twins"
+    if api.call("GET", f"{base}/{TWIN}", ok=(200, 404)).status_code == 404:
+        api.call("POST", base, json={"name": TWIN, "ontologies": [result.ontology["name"]]})
+        say(f"created twin '{TWIN}' over ontology '{result.ontology['name']}' (no data copied)")
+    result.twin = TWIN
+    query = mean_by_kind_query(result.ontology)
+    answer = api.call("POST", f"{base}/{TWIN}/query", json={"query": query}).json()
+    result.sparql = _rows(answer)
+    for row in result.sparql:
+        say(f"  SPARQL: {row['kind']}: {row['readings']} readings, mean {float(row['mean']):.2f}")
+    # A what-if: one temperature sensor's first reading runs hot; only a delta row is stored.
+    scenarios = f"{base}/{TWIN}/scenarios"
+    if api.call("GET", f"{scenarios}/{SCENARIO}", ok=(200, 404)).status_code == 200:
+        api.call("DELETE", f"{scenarios}/{SCENARIO}")
+    api.call("POST", scenarios, json={"name": SCENARIO, "ttl_hours": 24 * 7})
+    reading = _iri(result.ontology, "Reading")
+    entities = api.call(
+        "POST", f"{base}/{TWIN}/entities/list", json={"class_name": reading, "limit": 1}
+    ).json()
+    target = entities["items"][0]["iri"]
+    api.call(
+        "POST",
+        f"{scenarios}/{SCENARIO}/edits",
+        json={
+            "kind": "set_attribute",
+            "entity": target,
+            "property": "value",
+            "value": 99.5,
+            "rationale": "what if this sensor ran hot?",
+        },
+    )
+    result.scenario_diff = api.call("GET", f"{scenarios}/{SCENARIO}/diff").json()
+    answer = api.call(
+        "POST", f"{base}/{TWIN}/query", json={"query": query, "scenario": SCENARIO}
+    ).json()
+    result.scenario_sparql = _rows(answer)
+    say(f"scenario '{SCENARIO}': {target} value set to 99.5 as one delta row; base data untouched")
+
+
+def _wait_model(api: Api, timeout: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        model = api.call("GET", f"/projects/{PROJECT}/models/{MODEL}").json()
+        latest = model.get("latest") or {}
+        if latest.get("state") in FINAL_STATES:
+            if latest["state"] != "COMPLETED":
+                raise DemoFailed(f"training {MODEL} ended {latest['state']}: {latest.get('error')}")
+            return model
+        time.sleep(2)
+    raise DemoFailed(f"training {MODEL} did not finish in {timeout:.0f} s")
+
+
+def step_model(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """Train a model that predicts turbine failure from what the ontology relates to turbines."""
+    base = f"/projects/{PROJECT}/models"
+    found = api.call("GET", f"{base}/{MODEL}", ok=(200, 404))
+    if found.status_code == 404:
+        api.call(
+            "POST",
+            base,
+            json={
+                "name": MODEL,
+                "spec": {
+                    "entity_class": "Turbine",
+                    "target": "failed",
+                    "algorithm": "random_forest",
+                },
+            },
+        )
+    model = found.json() if found.status_code == 200 else {}
+    if (model.get("latest") or {}).get("state") != "COMPLETED":
+        api.call("POST", f"{base}/{MODEL}/versions", json={}, ok=(200, 201, 202))
+        say(f"training '{MODEL}' (Turbine.failed from its sensors' attributes); waiting")
+        model = _wait_model(api)
+    metrics = model["latest"]["metrics"] or {}
+    result.model_metrics = metrics
+    cv = metrics.get("cv", {}).get("balanced_accuracy", {}).get("mean")
+    baseline = metrics.get("cv_baseline", {}).get("balanced_accuracy", {}).get("mean")
+    say(
+        f"model '{MODEL}' v{model['latest']['version']}: CV balanced accuracy {cv}, "
+        f"baseline {baseline}"
+    )
+
+
+def _wait_table_loads(api: Api, deadline: float) -> None:
+    """Accepting an ontology loads the raw records into its class tables as a flow run;
+    wait until every such run of the project has ended (and completed)."""
+    while time.monotonic() < deadline:
+        runs = api.call("GET", f"/projects/{PROJECT}/runs").json()["items"]
+        loads = [r for r in runs if r.get("kind") == "load-tables"]
+        if loads and all(r["state"] in FINAL_STATES for r in loads):
+            failed = [r for r in loads if r["state"] != "COMPLETED"]
+            if failed:
+                raise DemoFailed(f"loading the class tables ended {failed[0]['state']}")
+            return
+        time.sleep(2)
+    raise DemoFailed("the class tables were not loaded in time")
 
 
 def step_report(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
@@ -158,6 +303,8 @@ STEPS: list[tuple[str, Callable[..., None]]] = [
     ("pipelines", step_pipelines),
     ("ingest", step_ingest),
     ("ontology", step_ontology),
+    ("twin", step_twin),
+    ("model", step_model),
     ("report", step_report),
 ]
 
