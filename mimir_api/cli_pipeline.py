@@ -1,13 +1,15 @@
 """`mimir pipeline …`: lint, schema, dry-run, run and test pipeline files locally.
 
 `lint`, `schema` and `dry-run` touch nothing outside the process. `run` and `test` execute the
-real compiled flow in this process (a Prefect flow run: against PREFECT_API_URL when set,
-otherwise Prefect's temporary local server).
+real compiled flow in this process (a Prefect flow run: against PREFECT_API_URL when set, else
+the running `mimir up`'s Prefect server, else Prefect's temporary local server — said on stderr).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +44,23 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
             raise typer.Exit(2)
         params[key] = yaml.safe_load(raw)
     return params
+
+
+def _use_prefect() -> Path | None:
+    """Point Prefect at the running platform when there is one; returns the Mimir home found."""
+    from mimir_api.home import find_home
+
+    choice = find_home()
+    source = "PREFECT_API_URL"
+    if not os.environ.get("PREFECT_API_URL") and choice.running is not None:
+        os.environ["PREFECT_API_URL"] = choice.running.prefect_api_url
+        source = f"the running platform on {choice.path}"
+    url = os.environ.get("PREFECT_API_URL")
+    if url:
+        typer.echo(f"mimir: Prefect API {url} ({source})", err=True)
+    else:
+        typer.echo("mimir: no Prefect API configured; using Prefect's temporary server", err=True)
+    return choice.path
 
 
 @pipeline_app.command("lint")
@@ -84,9 +103,14 @@ def run(
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)
+    home = _use_prefect()
     if not storage:
-        local = Path(".mimir/dev-run").resolve()
-        local.mkdir(parents=True, exist_ok=True)
+        if home is not None:
+            local = home / "dev-run"
+            local.mkdir(parents=True, exist_ok=True)
+        else:  # never create a Mimir home as a side effect
+            local = Path(tempfile.mkdtemp(prefix="mimir-dev-run-"))
+        typer.echo(f"mimir: storage {local}", err=True)
         storage = local.as_uri()
     try:
         summary = run_pipeline.with_options(name=plan.document.name)(
@@ -118,6 +142,7 @@ def test(
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)
+    _use_prefect()
     spec = yaml.safe_load(cases.read_text()) or {}
     failures = 0
     for case in spec.get("cases", []):
