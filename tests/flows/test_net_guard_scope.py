@@ -9,7 +9,7 @@ import pytest
 from prefect.blocks.system import Secret
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.actions.base import ActionContext
+from flows.actions.base import ActionContext, PermanentError
 from flows.actions.builtin.files import (
     CheckpointGetParams,
     CheckpointSetParams,
@@ -19,7 +19,6 @@ from flows.actions.builtin.files import (
     file_write,
 )
 from flows.actions.builtin.output import NotifyParams, ReportParams, notify, report_render
-from flows.pipeline.errors import PermanentError
 from tests.utils.servers import PrefectServer
 
 
