@@ -128,6 +128,7 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
 @app.command()
 def mcp() -> None:
     """Serve Mimir's MCP tools over stdio (as the local operator, with admin rights)."""
+    settings = _platform_settings()  # first: Prefect reads PREFECT_API_URL when it loads
     import anyio
     from mcp.server.stdio import stdio_server
 
@@ -135,7 +136,6 @@ def mcp() -> None:
     from mimir_api.mcp.server import build_mcp_server
     from mimir_api.services.catalog import build_registry
 
-    settings = _platform_settings()
     server = build_mcp_server(
         build_registry(), settings, _engine(settings), actor_for=lambda _ctx: LOCAL_OPERATOR
     )
@@ -164,6 +164,7 @@ def call(
     arguments: Annotated[str, typer.Argument(help="JSON object of inputs.")] = "{}",
 ) -> None:
     """Run one operation locally (as the local operator) and print its JSON result."""
+    settings = _platform_settings()  # first: Prefect reads PREFECT_API_URL when it loads
     from mimir_api.core.errors import MimirError
     from mimir_api.core.security import LOCAL_OPERATOR
     from mimir_api.services.catalog import build_registry
@@ -181,7 +182,6 @@ def call(
     except ValueError as exc:
         typer.echo(f"ARGUMENTS must be a JSON object: {exc}", err=True)
         raise typer.Exit(2) from None
-    settings = _platform_settings()
     ctx = ServiceContext(settings=settings, engine=_engine(settings), actor=LOCAL_OPERATOR)
     try:
         result = invoke(op, ctx, raw, dict.fromkeys(raw, "arguments"))
