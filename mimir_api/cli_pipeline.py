@@ -100,10 +100,10 @@ def run(
     storage: Annotated[str, typer.Option(help="Storage URL for file/storage steps.")] = "",
 ) -> None:
     """Run a pipeline file now, in this process, and print its run summary."""
+    home = _use_prefect()  # before anything imports Prefect (it reads PREFECT_API_URL once)
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)
-    home = _use_prefect()
     if not storage:
         if home is not None:
             local = home / "dev-run"
@@ -139,10 +139,10 @@ def test(
 ) -> None:
     """Run the real compiled flow once per test case, with stubbed step outputs, and check
     the expected status, executed steps and context (a subset match)."""
+    _use_prefect()  # before anything imports Prefect (it reads PREFECT_API_URL once)
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)
-    _use_prefect()
     spec = yaml.safe_load(cases.read_text()) or {}
     failures = 0
     for case in spec.get("cases", []):
