@@ -21,17 +21,8 @@ def env(session_prefect: PrefectServer, tmp_path: Path) -> dict[str, str]:
     return environment
 
 
-def mimir(
-    env: dict[str, str], *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "mimir"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=cwd,
-    )
+def mimir(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV_BIN / "mimir"), *args], env=env, capture_output=True, text=True, timeout=180, cwd=cwd)
 
 
 def test_dry_run_prints_the_plan_without_running(env: dict[str, str]) -> None:
@@ -39,21 +30,12 @@ def test_dry_run_prints_the_plan_without_running(env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert [(s["name"], s["runs_as"]) for s in plan["steps"]] == [
-        ("page", "task run"),
-        ("rows", "task run"),
-        ("save", "task run"),
-        ("more", "inline"),
+        ("page", "task run"), ("rows", "task run"), ("save", "task run"), ("more", "inline")
     ]
 
 
 def test_fixture_tests_run_the_real_flow(env: dict[str, str]) -> None:
-    result = mimir(
-        env,
-        "pipeline",
-        "test",
-        str(EXAMPLES / "fetch-orders.yaml"),
-        str(EXAMPLES / "tests" / "fetch-orders.cases.yaml"),
-    )
+    result = mimir(env, "pipeline", "test", str(EXAMPLES / "fetch-orders.yaml"), str(EXAMPLES / "tests" / "fetch-orders.cases.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed, 0 failed" in result.stdout
 
@@ -84,9 +66,7 @@ def test_run_executes_locally_with_parameters(env: dict[str, str], tmp_path: Pat
     )
     storage = tmp_path / "store"
     storage.mkdir()
-    result = mimir(
-        env, "pipeline", "run", str(pipeline), "--param", "who=ada", "--storage", storage.as_uri()
-    )
+    result = mimir(env, "pipeline", "run", str(pipeline), "--param", "who=ada", "--storage", storage.as_uri())
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "completed"
     assert (storage / "hello.txt").read_text() == "hello ada"
