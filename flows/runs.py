@@ -12,8 +12,9 @@ Mimir keeps no run history of its own.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -45,19 +46,29 @@ def project_tags(project: str, kind: str, via: str) -> list[str]:
     return ["mimir", f"project:{project}", f"kind:{kind}", f"via:{via}"[:MAX_TAG]]
 
 
+_RUN_CREATION = threading.BoundedSemaphore(4)
+"""At most four run creations at once per process (the API's threads): the embedded Prefect
+server runs on SQLite, where a burst of concurrent writes ends in 'database is locked' (503)
+and Prefect's client then backs off 2+4+8+16+32 s. Queued here, a burst of twenty starts
+costs the server only as much concurrency as SQLite can use."""
+
+
 def start_deployment(
     name: str | UUID, parameters: dict[str, Any], tags: list[str], *, timeout: float = 0
 ) -> FlowRun:
     """Create a run of a deployment (`flow/deployment` or id); returns at once unless a
-    `timeout` asks to wait for it (then it is returned in the state it reached)."""
-    flow_run = run_deployment(
-        name=name,
-        parameters=parameters,
-        timeout=timeout,
-        poll_interval=0.5,
-        as_subflow=False,
-        tags=tags,
-    )
+    `timeout` asks to wait for it (then it is returned in the state it reached).
+
+    Starts that return at once queue for `_RUN_CREATION` (a waiting start never holds it)."""
+    with _RUN_CREATION if timeout == 0 else nullcontext():
+        flow_run = run_deployment(
+            name=name,
+            parameters=parameters,
+            timeout=timeout,
+            poll_interval=0.5,
+            as_subflow=False,
+            tags=tags,
+        )
     return cast(FlowRun, flow_run)
 
 

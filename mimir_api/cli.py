@@ -47,6 +47,36 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _platform_settings(*, uses_prefect: bool = True) -> Settings:
+    """Settings for a command that works on an existing home (see mimir_api/home.py).
+
+    Finds the home without creating one, points Prefect at the running platform's API (never
+    a throw-away server), and says on stderr which home and Prefect API it uses.
+    """
+    from mimir_api.home import find_home
+
+    choice = find_home()
+    if choice.path is None:
+        typer.echo(
+            "mimir: no Mimir home found: no MIMIR_HOME, no running `mimir up`, no ./.mimir here. "
+            "Start `mimir up` (in the folder that should hold .mimir), or set MIMIR_HOME.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    prefect = os.environ.get("PREFECT_API_URL")
+    prefect_source = "PREFECT_API_URL"
+    if not prefect and choice.running is not None:
+        prefect, prefect_source = choice.running.prefect_api_url, "the running platform"
+    settings = Settings(home=choice.path)
+    if not prefect:
+        prefect = settings.resolved_prefect_api_url
+        prefect_source = "default; no `mimir up` is running on this home"
+    os.environ["PREFECT_API_URL"] = prefect  # before Prefect loads: no temporary server
+    shown = f"; Prefect API {prefect} ({prefect_source})" if uses_prefect else ""
+    typer.echo(f"mimir: home {choice.path} (from {choice.source}){shown}", err=True)
+    return Settings(home=choice.path)
+
+
 def _engine(settings: Settings) -> Engine:
     from mimir_api.db.engine import make_engine, migrate
 
@@ -64,9 +94,16 @@ def version() -> None:
 @app.command()
 def up(host: HostOption = None, port: PortOption = None) -> None:
     """Run everything locally: Prefect server, process worker, API, MCP and UI."""
+    from flows.actions.builtin.net_guard import InvalidAllowList, parse_allow_list
+    from flows.settings import RuntimeSettings
     from mimir_api.api.app import UnsafeConfiguration, check_startup_safety
     from mimir_api.supervisor import Supervisor
 
+    try:
+        parse_allow_list(RuntimeSettings().http_allowed_hosts)
+    except InvalidAllowList as exc:
+        typer.echo(f"mimir up: MIMIR_HTTP_ALLOWED_HOSTS: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings = _settings(host, port)
     settings.home.mkdir(parents=True, exist_ok=True)
     try:
@@ -91,6 +128,7 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
 @app.command()
 def mcp() -> None:
     """Serve Mimir's MCP tools over stdio (as the local operator, with admin rights)."""
+    settings = _platform_settings()  # first: Prefect reads PREFECT_API_URL when it loads
     import anyio
     from mcp.server.stdio import stdio_server
 
@@ -98,7 +136,6 @@ def mcp() -> None:
     from mimir_api.mcp.server import build_mcp_server
     from mimir_api.services.catalog import build_registry
 
-    settings = _settings()
     server = build_mcp_server(
         build_registry(), settings, _engine(settings), actor_for=lambda _ctx: LOCAL_OPERATOR
     )
@@ -113,8 +150,7 @@ def mcp() -> None:
 @app.command()
 def deploy() -> None:
     """Create the work pool (if missing) and (re)register Mimir's flow deployments."""
-    settings = _settings()
-    os.environ.setdefault("PREFECT_API_URL", settings.resolved_prefect_api_url)
+    settings = _platform_settings()
     from flows.deploy import ensure_work_pool, register_mimir_deployments
 
     ensure_work_pool(settings.work_pool)
@@ -128,13 +164,13 @@ def call(
     arguments: Annotated[str, typer.Argument(help="JSON object of inputs.")] = "{}",
 ) -> None:
     """Run one operation locally (as the local operator) and print its JSON result."""
+    settings = _platform_settings()  # first: Prefect reads PREFECT_API_URL when it loads
     from mimir_api.core.errors import MimirError
     from mimir_api.core.security import LOCAL_OPERATOR
     from mimir_api.services.catalog import build_registry
     from mimir_api.services.context import ServiceContext
     from mimir_api.services.invoke import invoke
 
-    settings = _settings()
     op = build_registry().get(operation)
     if op is None:
         typer.echo(f"unknown operation {operation!r}; see `mimir operations`", err=True)
@@ -176,7 +212,7 @@ def token_create(
     """Create a token and print it once; only its digest is stored."""
     from sqlalchemy.exc import IntegrityError
 
-    from mimir_api.core.security import create_token, parse_scopes
+    from mimir_api.core.security import WORKER_NAME, create_token, parse_scopes
 
     try:
         scopes = parse_scopes(scope)
@@ -186,8 +222,11 @@ def token_create(
     if not 1 <= len(name) <= 63:
         typer.echo("NAME must be 1-63 characters", err=True)
         raise typer.Exit(2)
+    if name == WORKER_NAME:
+        typer.echo(f"{WORKER_NAME!r} is reserved for Mimir's own worker", err=True)
+        raise typer.Exit(2)
     try:
-        secret = create_token(_engine(_settings()), name, scopes)
+        secret = create_token(_engine(_platform_settings(uses_prefect=False)), name, scopes)
     except IntegrityError:
         typer.echo(f"a token named {name!r} already exists", err=True)
         raise typer.Exit(1) from None
@@ -203,7 +242,7 @@ def token_list() -> None:
     from mimir_api.services.context import ServiceContext
     from mimir_api.services.tokens import TokenListQuery, list_tokens
 
-    settings = _settings()
+    settings = _platform_settings(uses_prefect=False)
     ctx = ServiceContext(settings=settings, engine=_engine(settings), actor=LOCAL_OPERATOR)
     for token in list_tokens(ctx, TokenListQuery(include_revoked=True)).items:
         state = "revoked" if token.revoked_at else "active"
@@ -219,7 +258,7 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")])
     from mimir_api.services.context import ServiceContext
     from mimir_api.services.tokens import TokenRef, revoke_token
 
-    settings = _settings()
+    settings = _platform_settings(uses_prefect=False)
     ctx = ServiceContext(settings=settings, engine=_engine(settings), actor=LOCAL_OPERATOR)
     try:
         revoke_token(ctx, TokenRef(name=name))
@@ -232,7 +271,7 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")])
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending metadata-DB migrations (also done on every start)."""
-    settings = _settings()
+    settings = _platform_settings(uses_prefect=False)
     _engine(settings)
     typer.echo(
         f"metadata DB at the newest schema ({settings.resolved_database_url.split('://')[0]})"

@@ -15,6 +15,7 @@ import httpx
 import typer
 
 from mimir_api.core.config import Settings
+from mimir_api.home import find_home
 
 UrlOption = Annotated[
     str | None,
@@ -29,9 +30,13 @@ files_app = typer.Typer(help="Upload, list and delete a project's files.", no_ar
 
 
 def base_url(url: str | None) -> str:
-    """Where the running API is: the option, MIMIR_API_URL, or the local default address."""
+    """Where the running API is: the option, MIMIR_API_URL, the running `mimir up` (see
+    mimir_api/home.py), or the local default address."""
     if url or os.environ.get("MIMIR_API_URL"):
         return (url or os.environ["MIMIR_API_URL"]).rstrip("/")
+    running = find_home().running
+    if running is not None:
+        return running.api_url.rstrip("/")
     settings = Settings()
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     return f"http://{host}:{settings.port}"

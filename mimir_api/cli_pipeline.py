@@ -1,13 +1,15 @@
 """`mimir pipeline …`: lint, schema, dry-run, run and test pipeline files locally.
 
 `lint`, `schema` and `dry-run` touch nothing outside the process. `run` and `test` execute the
-real compiled flow in this process (a Prefect flow run: against PREFECT_API_URL when set,
-otherwise Prefect's temporary local server).
+real compiled flow in this process (a Prefect flow run: against PREFECT_API_URL when set, else
+the running `mimir up`'s Prefect server, else Prefect's temporary local server — said on stderr).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +51,23 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
     return params
 
 
+def _use_prefect() -> Path | None:
+    """Point Prefect at the running platform when there is one; returns the Mimir home found."""
+    from mimir_api.home import find_home
+
+    choice = find_home()
+    source = "PREFECT_API_URL"
+    if not os.environ.get("PREFECT_API_URL") and choice.running is not None:
+        os.environ["PREFECT_API_URL"] = choice.running.prefect_api_url
+        source = f"the running platform on {choice.path}"
+    url = os.environ.get("PREFECT_API_URL")
+    if url:
+        typer.echo(f"mimir: Prefect API {url} ({source})", err=True)
+    else:
+        typer.echo("mimir: no Prefect API configured; using Prefect's temporary server", err=True)
+    return choice.path
+
+
 @pipeline_app.command("lint")
 def lint(files: Annotated[list[Path], typer.Argument(help="Pipeline files.", exists=True)]) -> None:
     """Validate pipeline files; prints every problem as FILE:LINE:COLUMN: PATH: MESSAGE."""
@@ -86,12 +105,17 @@ def run(
     storage: Annotated[str, typer.Option(help="Storage URL for file/storage steps.")] = "",
 ) -> None:
     """Run a pipeline file now, in this process, and print its run summary."""
+    home = _use_prefect()  # before anything imports Prefect (it reads PREFECT_API_URL once)
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)
     if not storage:
-        local = Path(".mimir/dev-run").resolve()
-        local.mkdir(parents=True, exist_ok=True)
+        if home is not None:
+            local = home / "dev-run"
+            local.mkdir(parents=True, exist_ok=True)
+        else:  # never create a Mimir home as a side effect
+            local = Path(tempfile.mkdtemp(prefix="mimir-dev-run-"))
+        typer.echo(f"mimir: storage {local}", err=True)
         storage = local.as_uri()
     try:
         summary = run_pipeline.with_options(name=plan.document.name)(
@@ -120,6 +144,7 @@ def test(
 ) -> None:
     """Run the real compiled flow once per test case, with stubbed step outputs, and check
     the expected status, executed steps and context (a subset match)."""
+    _use_prefect()  # before anything imports Prefect (it reads PREFECT_API_URL once)
     from flows.pipeline.flow import run_pipeline
 
     plan = _compile(path)

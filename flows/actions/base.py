@@ -37,6 +37,8 @@ import fsspec
 from prefect.blocks.system import Secret
 from pydantic import BaseModel, ConfigDict
 
+from blocks.scope import BlockOutOfScope, project_block_name
+
 ActionKind = Literal["work", "control", "context"]
 
 
@@ -186,7 +188,21 @@ class ActionContext:
         fs, root = fsspec.core.url_to_fs(self.storage_url)
         return fs, root.rstrip("/")
 
+    def block_name(self, name: str) -> str:
+        """The project's own Prefect block that `name` denotes (see blocks/scope.py)."""
+        try:
+            return project_block_name(self.project, name)
+        except BlockOutOfScope as exc:
+            raise PermanentError(str(exc)) from None
+
     def secret(self, name: str) -> str:
-        """The value of the Prefect Secret block `name` (never logged or stored in context)."""
-        value = Secret.load(name)
+        """The value of the project's Secret block `<project>--name` (never logged or kept)."""
+        block = self.block_name(name)
+        try:
+            value = Secret.load(block)
+        except ValueError:
+            raise PermanentError(
+                f"secret {name!r}: no Prefect Secret block {block!r} (pipelines of project "
+                f"{self.project!r} read secret {name!r} from the block {block!r})"
+            ) from None
         return str(value.get())  # type: ignore[union-attr]

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="An admin token accepted in addition to the stored ones (for clusters, "
         "where the token comes from a Secret).",
     )
+    worker_token: SecretStr | None = Field(
+        default=None,
+        description="The credential Mimir's own workers hand results to the API with (scope "
+        "write). `mimir up` generates a fresh one per start for its API and worker; it never "
+        "turns auth on.",
+    )
     max_body_bytes: int = Field(
         default=10 * MIB, ge=1024, description="Largest request body the API accepts, in bytes."
     )

@@ -22,6 +22,8 @@ from mimir_api.core.errors import Forbidden, Unauthorized
 from mimir_api.db.models import ApiToken, as_utc, utcnow
 
 TOKEN_PREFIX = "mimir_"  # noqa: S105 (a prefix, not a secret)
+WORKER_NAME = "mimir-worker"
+"""The actor name of Mimir's own worker; no stored token may take it."""
 
 
 class Scope(StrEnum):
@@ -63,6 +65,9 @@ class Actor:
 ANONYMOUS = Actor(name="anonymous", scopes=frozenset({Scope.PUBLIC}), authenticated=False)
 LOCAL_OPEN = Actor(name="local (open mode)", scopes=frozenset({Scope.ADMIN}), authenticated=False)
 LOCAL_OPERATOR = Actor(name="local operator", scopes=frozenset({Scope.ADMIN}), authenticated=True)
+WORKER = Actor(name=WORKER_NAME, scopes=frozenset({Scope.WRITE}), authenticated=True)
+"""Mimir's own worker, holding `Settings.worker_token`: it hands flow results to the API
+whether or not auth is on, and a token created mid-session does not cut it off."""
 
 
 def _stale(last_used: datetime | None) -> bool:
@@ -91,6 +96,11 @@ def parse_scopes(raw: str) -> frozenset[Scope]:
     if not scopes:
         raise ValueError("a token needs at least one scope (read, write or admin)")
     return frozenset(scopes)
+
+
+def generate_worker_token() -> str:
+    """A fresh worker credential (`mimir up` makes one per start; see Settings.worker_token)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 def create_token(engine: Engine, name: str, scopes: frozenset[Scope]) -> str:
@@ -144,6 +154,9 @@ def authenticate(settings: Settings, engine: Engine, authorization: str | None) 
     bootstrap = settings.bootstrap_token
     if bootstrap is not None and hmac.compare_digest(token, bootstrap.get_secret_value()):
         return Actor(name="bootstrap", scopes=frozenset({Scope.ADMIN}), authenticated=True)
+    worker = settings.worker_token
+    if worker is not None and hmac.compare_digest(token, worker.get_secret_value()):
+        return WORKER
     with Session(engine) as session:
         row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
         if row is None or row.revoked_at is not None:

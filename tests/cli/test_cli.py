@@ -43,7 +43,9 @@ def test_call_runs_operations_by_their_shared_name(mimir_env: dict[str, str]) ->
     assert [p["name"] for p in listed["items"]] == ["from-cli"]
     bad = mimir(mimir_env, "call", "create_project", '{"name": "from-cli"}')
     assert bad.returncode == 1
-    assert json.loads(bad.stderr)["status"] == 409
+    said, problem = bad.stderr.split("\n", 1)
+    assert said.startswith(f"mimir: home {mimir_env['MIMIR_HOME']} (from MIMIR_HOME)")
+    assert json.loads(problem)["status"] == 409
     assert mimir(mimir_env, "call", "no_such_operation").returncode == 2
     assert mimir(mimir_env, "call", "list_projects", "[1]").returncode == 2
 

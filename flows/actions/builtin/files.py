@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from domain.storage_object import PathOutsideStorage, inside_path
+from domain.storage_object import PathOutsideStorage, ReservedPath, inside_path
+from domain.storage_object import writable_path as domain_writable_path
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -28,6 +29,16 @@ def safe_path(ctx: ActionContext, relative: str) -> tuple[Any, str]:
         raise PermanentError(str(exc)) from None
     fs, root = ctx.filesystem()
     return fs, f"{root}/{normal}"
+
+
+def writable_path(ctx: ActionContext, relative: str) -> tuple[Any, str]:
+    """Like safe_path, but refuses Mimir's reserved area (`_mimir/`, `.mimir-project.json` …)
+    as a write target: pipelines reach checkpoints only through checkpoint.*."""
+    try:
+        domain_writable_path(relative)
+    except (PathOutsideStorage, ReservedPath) as exc:
+        raise PermanentError(f"{exc}; pipelines may not write there") from None
+    return safe_path(ctx, relative)
 
 
 class FileReadParams(StrictParams):
@@ -63,7 +74,7 @@ class FileWriteParams(StrictParams):
 @action("file.write")
 def file_write(params: FileWriteParams, ctx: ActionContext) -> dict[str, Any]:
     """Write a file into the project storage (replacing it); returns its path and size."""
-    fs, path = safe_path(ctx, params.path)
+    fs, path = writable_path(ctx, params.path)
     text = (
         json.dumps(params.content, default=str) if params.format == "json" else str(params.content)
     )

@@ -13,7 +13,7 @@ import httpx
 from pydantic import Field
 
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
-from flows.actions.builtin.net_guard import check_url
+from flows.actions.builtin.net_guard import guarded_client
 from flows.settings import runtime_settings
 
 
@@ -72,13 +72,10 @@ def http_request(params: HttpRequestParams, ctx: ActionContext) -> dict[str, Any
         else:
             auth = httpx.BasicAuth(params.auth.username or "", secret)
 
-    def guard(request: httpx.Request) -> None:
-        check_url(str(request.url), settings.http_allowed_hosts)
-
-    with httpx.Client(
+    with guarded_client(
+        settings.http_allowed_hosts,
         timeout=params.timeout,
         follow_redirects=params.follow_redirects,
-        event_hooks={"request": [guard]},
         auth=auth,
     ) as client:
         try:

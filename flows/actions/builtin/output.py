@@ -15,10 +15,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import Field, model_validator
 
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
-from flows.actions.builtin.files import safe_path
+from flows.actions.builtin.files import safe_path, writable_path
 from flows.actions.builtin.http_request import RetryableHTTPError
-from flows.actions.builtin.net_guard import check_url
+from flows.actions.builtin.net_guard import guarded_client
 from flows.settings import runtime_settings
+
+NOTIFY_MAX_RESPONSE_BYTES = 64 * 1024
+"""A webhook's answer is only looked at for its status; never read more of it than this."""
 
 
 class ReportParams(StrictParams):
@@ -66,7 +69,7 @@ def report_render(params: ReportParams, ctx: ActionContext) -> dict[str, Any]:
             )
         except TemplateError as exc:
             raise PermanentError(f"report template: {exc}") from None
-    fs, target = safe_path(ctx, params.path)
+    fs, target = writable_path(ctx, params.path)
     fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
     data = text.encode()
     fs.pipe_file(target, data)
@@ -100,11 +103,16 @@ def notify(params: NotifyParams, ctx: ActionContext) -> dict[str, Any]:
     if params.block:
         from prefect.blocks.core import Block
 
-        block: Any = Block.load(params.block)
+        block_type, _, name = params.block.partition("/")
+        if not block_type or not name:
+            raise PermanentError(f"block {params.block!r}: expected 'type-slug/name'")
+        scoped = f"{block_type}/{ctx.block_name(name)}"
+        block: Any = Block.load(scoped)
+        if not callable(getattr(block, "notify", None)):
+            raise PermanentError(f"block {scoped!r} is not a notification block")
         block.notify(params.message, params.title)
         return {"sent": True, "via": "block"}
     url = params.webhook or ctx.secret(params.webhook_secret or "")
-    check_url(url, runtime_settings().http_allowed_hosts)
     payload = {
         "title": params.title,
         "message": params.message,
@@ -113,7 +121,15 @@ def notify(params: NotifyParams, ctx: ActionContext) -> dict[str, Any]:
         "run_id": ctx.run_id,
     }
     try:
-        response = httpx.post(url, json=payload, timeout=30)
+        with (
+            guarded_client(runtime_settings().http_allowed_hosts, timeout=30) as client,
+            client.stream("POST", url, json=payload) as response,
+        ):
+            size = 0
+            for chunk in response.iter_bytes():  # read (and drop) at most the cap
+                size += len(chunk)
+                if size > NOTIFY_MAX_RESPONSE_BYTES:
+                    break
     except httpx.TransportError as exc:
         raise RetryableHTTPError(f"webhook unreachable: {type(exc).__name__}") from None
     if response.status_code == 429 or response.status_code >= 500:
