@@ -13,8 +13,8 @@ and answers filters, orderings and pages given as data.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import replace
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, overload

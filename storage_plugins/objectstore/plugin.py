@@ -48,6 +48,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Field, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.schema import PrimitiveType
 from fsspec import AbstractFileSystem
 
 from storage_plugins.arrow import batch_from_columns, rows_from_batch
@@ -382,11 +383,11 @@ class ObjectStorePlugin(StoragePlugin):
 
     def _add_column(self, folder: str, col: Column) -> None:
         dt = self._open(self._uri(folder))
-        if col.name in dt.schema().to_arrow().names:  # type: ignore[attr-defined]
+        if col.name in {field.name for field in dt.schema().fields}:
             return  # added by an attempt that lost the schema commit race
         with self._io():
             dt.alter.add_columns(
-                [Field(col.name, _delta_type(col), nullable=True)],
+                [Field(col.name, PrimitiveType(_delta_type(col)), nullable=True)],
                 commit_properties=self._meta(
                     "migrate", None, self._next_stamp(self._uri(folder), dt), current_run_id()
                 ),
@@ -585,7 +586,8 @@ class ObjectStorePlugin(StoragePlugin):
         incoming = keys.keys()
         condition: pc.Expression | None = None
         for name in table.primary_key:
-            part = pc.field(name).isin(incoming.column(name).cast(physical_type(table.column(name))))
+            stored = incoming.column(name).cast(physical_type(table.column(name)))
+            part = pc.field(name).isin(stored)
             condition = part if condition is None else condition & part
         found = self._scan_files(
             files, physical_schema(table, list(table.primary_key)), condition, None, None

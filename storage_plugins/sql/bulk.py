@@ -58,7 +58,7 @@ def _convert(
         col if conv is None else [conv(v) for v in col]
         for conv, col in zip(converters, chunk.columns, strict=True)
     ]
-    return list(zip(*columns, repeat(stamp, chunk.size)))
+    return list(zip(*columns, repeat(stamp, chunk.size), strict=True))
 
 
 def _chunk_keys(table: Table, sa_table: sa.Table, chunk: Chunk) -> Any:
@@ -201,7 +201,7 @@ class CopyWriter:
 
     def add(self, chunk: Chunk) -> None:
         write_row = self.copy.write_row
-        for row in zip(*chunk.columns, repeat(self.stamp, chunk.size)):
+        for row in zip(*chunk.columns, repeat(self.stamp, chunk.size), strict=True):
             write_row(row)
 
     def finish(self) -> None:

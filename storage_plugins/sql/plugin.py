@@ -20,8 +20,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,9 +54,9 @@ from storage_plugins.migrate import SchemaChange, diff_schemas
 from storage_plugins.query import Predicate, Query
 from storage_plugins.rows import KeyIndex, check_repeats, key_index, prepare_rows
 from storage_plugins.schema import Table, TabularSchema
+from storage_plugins.sql import history as hist
 from storage_plugins.sql.bulk import bulk_writer
 from storage_plugins.sql.compile import select_statement, where_clause
-from storage_plugins.sql import history as hist
 from storage_plugins.sql.config import SQLConfig
 from storage_plugins.sql.types import SCHEMA_TABLE, build_table, schema_table
 
@@ -303,6 +302,7 @@ class SQLStoragePlugin(StoragePlugin):
 
             return reset
         raw = conn.connection.driver_connection
+        assert raw is not None
         deadline = time.monotonic() + limit
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
         return lambda: raw.set_progress_handler(None, 0)
