@@ -23,6 +23,7 @@ def test_table_history_and_as_of_queries(platform: Platform) -> None:
     assert items[-1]["operation"] == "create"
     written = next(i for i in items if i["operation"] in ("insert", "upsert"))
     assert written["rows"] == 4
+    assert written["run_id"]  # the pipeline run that wrote the rows
     url = f"{base}/tables/raw_people/query"
     at = datetime.fromisoformat(written["at"])
     before = (at - timedelta(microseconds=1)).isoformat()
