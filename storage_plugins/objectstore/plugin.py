@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -79,6 +79,7 @@ from storage_plugins.objectstore.physical import (
     physical_type,
     to_physical,
 )
+from storage_plugins.objectstore.versions import Version, VersionIndex
 from storage_plugins.query import Filter, Predicate, Query
 from storage_plugins.rows import KeyIndex, key_index, prepare_rows
 from storage_plugins.schema import Column, Table, TabularSchema
@@ -94,15 +95,6 @@ _TABLE_CONFIG = {  # keep every version until vacuum_history: default retention 
 _SCHEMA_ARROW = pa.schema(
     [pa.field("id", pa.int64(), nullable=False), pa.field("body", pa.string())]
 )
-_OPERATIONS = {  # Delta operation names of commits not made by this plugin
-    "CREATE TABLE": "create",
-    "WRITE": "insert",
-    "MERGE": "upsert",
-    "DELETE": "delete",
-    "VACUUM START": "vacuum",
-    "VACUUM END": "vacuum",
-}
-_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -111,15 +103,6 @@ class _State:
     schema: TabularSchema
     dirs: dict[str, str]
     cutoff: datetime | None
-
-
-@dataclass(frozen=True)
-class _Version:
-    version: int
-    at: datetime
-    operation: str
-    rows: int | None
-    run_id: str | None
 
 
 def _delta_type(col: Column) -> str:
@@ -168,7 +151,7 @@ class ObjectStorePlugin(StoragePlugin):
         self._root = ""
         self._closed = False
         self._state_cache: _State | None = None
-        self._versions_cache: dict[str, list[_Version]] = {}
+        self._index = VersionIndex()
         self._options = delta_options(self.config)
 
     # ------------------------------------------------------------------ plumbing
@@ -412,56 +395,13 @@ class ObjectStorePlugin(StoragePlugin):
 
     # ------------------------------------------------------------------ history
 
-    def _versions(self, uri: str, dt: DeltaTable) -> list[_Version]:
-        """Every version of the table at `uri`, oldest first, with non-decreasing times."""
-        cached = self._versions_cache.get(uri, [])
-        latest = dt.version()
-        have = cached[-1].version if cached else -1
-        if latest > have:
-            with self._io():
-                entries = dt.history(limit=latest - have)
-            fresh = sorted(
-                (self._parse(e) for e in entries if int(e.get("version", -1)) > have),
-                key=lambda v: v.version,
-            )
-            merged = list(cached)
-            for item in fresh:
-                if merged and item.at < merged[-1].at:
-                    item = _Version(item.version, merged[-1].at, item.operation, item.rows,
-                                    item.run_id)
-                merged.append(item)
-            cached = merged
-            self._versions_cache[uri] = cached
-        return [v for v in cached if v.version <= latest]
-
-    @staticmethod
-    def _parse(entry: dict[str, Any]) -> _Version:
-        stamp = entry.get("mimir.at")
-        at = (
-            datetime.fromisoformat(stamp)
-            if stamp
-            else datetime.fromtimestamp(int(entry.get("timestamp", 0)) / 1000, UTC)
-        )
-        operation = entry.get("mimir.operation") or _OPERATIONS.get(
-            str(entry.get("operation")), "migrate"
-        )
-        if operation == "insert" and "Overwrite" in str(entry.get("operationParameters")):
-            operation = "replace"
-        rows = entry.get("mimir.rows")
-        return _Version(
-            int(entry["version"]),
-            at.astimezone(UTC),
-            operation,
-            int(rows) if rows is not None else None,
-            entry.get("mimir.run_id"),
-        )
+    def _versions(self, uri: str, dt: DeltaTable) -> list[Version]:
+        with self._io():
+            return self._index.versions(uri, dt)
 
     def _next_stamp(self, uri: str, dt: DeltaTable) -> datetime:
-        now = datetime.now(UTC)
-        versions = self._versions(uri, dt)
-        if versions and now <= versions[-1].at:
-            return versions[-1].at + _ONE_MICROSECOND
-        return now
+        with self._io():
+            return self._index.next_stamp(uri, dt)
 
     def _history(self, table: Table, limit: int) -> list[HistoryEntry]:
         uri = self._table_uri(table.name)
