@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from storage_plugins.errors import ConfigError, InvalidQuery, SchemaConflict
+from storage_plugins.errors import ConfigError, InvalidQuery, SchemaConflict, StorageError
+from storage_plugins.history import HistoryEntry, check_as_of, run_context
 from storage_plugins.migrate import SchemaChange, diff_schemas
 from storage_plugins.query import (
     Filter,
@@ -31,6 +34,8 @@ from storage_plugins.query import (
 )
 from storage_plugins.schema import Table, TabularSchema
 
+__all__ = ["HistoryEntry", "Page", "PluginConfig", "StoragePlugin", "WriteResult"]
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -38,12 +43,41 @@ WriteMode = Literal["insert", "upsert", "replace"]
 BatchFormat = Literal["dicts", "arrow"]
 WRITE_MODES: tuple[str, ...] = ("insert", "upsert", "replace")
 DEFAULT_BATCH_ROWS = 10_000
+DEFAULT_MAX_PAGE_ROWS = 100_000
 
 
 class PluginConfig(BaseModel):
-    """Base of every plugin's settings; secrets are `SecretStr` fields."""
+    """Base of every plugin's settings; secrets are `SecretStr` fields.
+
+    The limits and the history retention are common to every plugin, so that a project's
+    storage configuration sets them the same way whichever backend it uses.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Longest a read or count may run before the backend cancels it (PostgreSQL "
+            "statement_timeout, MariaDB max_statement_time, SQLite progress handler, object "
+            "store scan deadline); the caller gets a QueryTimeout naming the table."
+        ),
+    )
+    max_page_rows: int = Field(
+        default=DEFAULT_MAX_PAGE_ROWS,
+        ge=1,
+        description="Largest page `read` returns; a read without a limit gets this many rows.",
+    )
+    history_retention_days: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "How long past versions stay readable with as_of; None (the default) keeps every "
+            "version. Applied by vacuum_history."
+        ),
+    )
 
     def redacted(self) -> dict[str, Any]:
         """The settings as plain JSON data with every secret masked: safe to log or return."""
@@ -116,6 +150,8 @@ class StoragePlugin(ABC):
     """`iter_batches(format="arrow")` works (needs pyarrow)."""
     enforces_foreign_keys: ClassVar[bool] = False
     """Foreign keys are checked on write (no built-in plugin does; they are declarative)."""
+    supports_history: ClassVar[bool] = False
+    """Writes keep history: `as_of` reads, `table_history` and `vacuum_history` work."""
 
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
         "supports_transactions",
@@ -123,6 +159,7 @@ class StoragePlugin(ABC):
         "supports_indexes",
         "supports_arrow",
         "enforces_foreign_keys",
+        "supports_history",
     )
 
     def __init__(self, config: PluginConfig | Mapping[str, Any]) -> None:
@@ -185,7 +222,12 @@ class StoragePlugin(ABC):
 
     @abstractmethod
     def write(
-        self, table: str, rows: Iterable[Mapping[str, Any]], *, mode: WriteMode = "insert"
+        self,
+        table: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        mode: WriteMode = "insert",
+        run_id: str | None = None,
     ) -> WriteResult:
         """Store `rows` in `table`, all of them or none.
 
@@ -194,6 +236,10 @@ class StoragePlugin(ABC):
         makes the table hold exactly `rows`. `rows` may be any iterable (a generator of a
         million rows is consumed in chunks). Raises `RowRejected` naming the first bad row,
         `TableNotFound`, `WriteConflict`, `BackendUnavailable`.
+
+        A plugin with `supports_history` keeps the replaced and deleted row versions in the
+        same transaction/commit and records the change in `table_history`, attributed to
+        `run_id` (default: the enclosing `storage_plugins.history.run_context`).
         """
 
     def read(
@@ -205,15 +251,27 @@ class StoragePlugin(ABC):
         order_by: Sequence[OrderLike] | OrderLike = (),
         limit: int | None = None,
         cursor: str | None = None,
+        as_of: datetime | None = None,
     ) -> Page:
         """One page of rows matching all of `where`, sorted by `order_by` then the key.
 
-        `limit` None reads every matching row (prefer `iter_batches` for big tables); pass a
-        page's `next_cursor` as `cursor`, with the same `where` and `order_by`, to continue.
+        `limit` None reads up to `max_page_rows` rows (a larger limit is refused; use
+        `iter_batches` for big tables); pass a page's `next_cursor` as `cursor`, with the
+        same `where`, `order_by` and `as_of`, to continue.
+
+        `as_of` (a timezone-aware datetime) reads the table as it was at that instant: the
+        rows committed at or before it, in their versions of that moment, under the current
+        schema (columns added later read as NULL). An instant before the table existed
+        gives no rows. Needs `supports_history`; raises `InvalidQuery` for a naive datetime
+        or an instant whose history was trimmed by `vacuum_history`. The read is cancelled
+        after `statement_timeout_s` with `QueryTimeout`.
         """
-        query = self._query(table, where, columns, order_by, limit, cursor)
+        query = self._query(table, where, columns, order_by, limit, cursor, as_of)
         if limit == 0:
             return Page.model_construct(rows=[], next_cursor=None)
+        if limit is None:
+            limit = self.config.max_page_rows
+            query = replace(query, limit=limit)
         rows = self._fetch(query)
         next_cursor = None
         if limit is not None and len(rows) > limit:
@@ -273,18 +331,67 @@ class StoragePlugin(ABC):
         ordered = bool(order_by)
         return self._stream(query, batch_size=batch_size, ordered=ordered, arrow=format == "arrow")
 
-    def count(self, table: str, *, where: Sequence[FilterLike] = ()) -> int:
-        """Number of rows matching all of `where`."""
-        query = self._query(table, where, None, (), None, None)
-        return self._count(query.table, query.predicate)
+    def count(
+        self,
+        table: str,
+        *,
+        where: Sequence[FilterLike] = (),
+        as_of: datetime | None = None,
+    ) -> int:
+        """Number of rows matching all of `where` (at instant `as_of`, see `read`)."""
+        query = self._query(table, where, None, (), None, None, as_of)
+        if query.as_of is None:
+            return self._count(query.table, query.predicate)
+        return self._count(query.table, query.predicate, as_of=query.as_of)
 
-    def delete(self, table: str, *, where: Sequence[FilterLike]) -> int:
+    def delete(
+        self, table: str, *, where: Sequence[FilterLike], run_id: str | None = None
+    ) -> int:
         """Delete the rows matching all of `where` (an empty sequence deletes every row).
 
-        Atomic like `write`; returns the number of rows deleted.
+        Atomic like `write` (and kept in history like it); returns the number of rows deleted.
         """
         query = self._query(table, where, None, (), None, None)
-        return self._delete(query.table, query.predicate)
+        if run_id is None:
+            return self._delete(query.table, query.predicate)
+        with run_context(run_id):
+            return self._delete(query.table, query.predicate)
+
+    def table_history(self, table: str, *, limit: int = 100) -> list[HistoryEntry]:
+        """The changes of `table`, newest first: when, which operation, how many rows, which
+        pipeline run. Raises `TableNotFound`; `StorageError` when the plugin keeps no history.
+        """
+        if isinstance(limit, bool) or limit < 1:
+            raise InvalidQuery(f"limit must be a positive integer, got {limit!r}")
+        self._require_history()
+        return self._history(self.describe(table), limit)
+
+    def vacuum_history(self, *, older_than: datetime | None = None) -> int:
+        """Forget row versions that stopped being current before `older_than` (default: the
+        `history_retention_days` setting; with neither, nothing is trimmed and 0 returned).
+
+        Afterwards `as_of` reads before the cut-off are refused. Returns how many versions
+        (SQL: history rows; Delta: files) were removed.
+        """
+        self._require_history()
+        from storage_plugins.history import retention_cutoff
+
+        cutoff = retention_cutoff(older_than, self.config.history_retention_days)
+        if cutoff is None:
+            return 0
+        return self._vacuum(cutoff)
+
+    def _require_history(self) -> None:
+        if not self.supports_history:
+            raise StorageError(f"storage plugin {self.name!r} keeps no history")
+
+    def _history(self, table: Table, limit: int) -> list[HistoryEntry]:
+        """Hook: the newest `limit` changes of `table`."""
+        raise StorageError(f"storage plugin {self.name!r} keeps no history")
+
+    def _vacuum(self, cutoff: datetime) -> int:
+        """Hook: trim history older than `cutoff`."""
+        raise StorageError(f"storage plugin {self.name!r} keeps no history")
 
     @abstractmethod
     def health(self) -> Health:
@@ -304,9 +411,18 @@ class StoragePlugin(ABC):
         order_by: Sequence[OrderLike] | OrderLike,
         limit: int | None,
         cursor: str | None,
+        as_of: datetime | None = None,
     ) -> Query:
         if isinstance(where, Filter | Mapping | str):
             raise InvalidQuery("where must be a list of filters, e.g. [Filter('a', 'eq', 1)]")
+        if as_of is not None:
+            self._require_history()
+        max_rows = self.config.max_page_rows
+        if limit is not None and not isinstance(limit, bool) and limit > max_rows:
+            raise InvalidQuery(
+                f"limit {limit} exceeds the maximum page size of {max_rows} rows "
+                "(setting max_page_rows); page with the cursor or use iter_batches"
+            )
         return build_query(
             self.describe(table),
             where=where,
@@ -314,12 +430,14 @@ class StoragePlugin(ABC):
             order_by=order_by,
             limit=limit,
             cursor=cursor,
+            as_of=check_as_of(as_of),
         )
 
     @abstractmethod
     def _fetch(self, query: Query) -> list[dict[str, Any]]:
         """Rows for `query`: its `fetch_columns`, sorted by `query.order`, filtered by
-        `query.predicate`, at most ``query.limit + 1`` of them when a limit is set."""
+        `query.predicate`, at most ``query.limit + 1`` of them when a limit is set, as of
+        `query.as_of` when that is set."""
 
     @abstractmethod
     def _stream(
@@ -329,8 +447,11 @@ class StoragePlugin(ABC):
         sorted by `query.order` when `ordered`, in any order otherwise."""
 
     @abstractmethod
-    def _count(self, table: Table, predicate: Predicate | None) -> int:
-        """Number of rows of `table` matching `predicate` (all rows when None)."""
+    def _count(
+        self, table: Table, predicate: Predicate | None, *, as_of: datetime | None = None
+    ) -> int:
+        """Number of rows of `table` matching `predicate` (all rows when None), at `as_of`
+        (only passed by plugins with `supports_history`)."""
 
     @abstractmethod
     def _delete(self, table: Table, predicate: Predicate | None) -> int:

@@ -214,3 +214,22 @@ BAD_VALUES: list[tuple[dict[str, Any], str]] = [
     ({"id": None}, "id"),
     ({"id": "7"}, "id"),
 ]
+
+# The JSON form (storage_plugins.jsonform) of some EDGE_ROWS, written out by hand.
+EDGE_JSON: dict[int, dict[str, Any]] = {
+    2: {
+        "id": 2, "s": "", "i": -(2**63), "dec": -1e28, "dbl": -2.2250738585072014e-308,
+        "b": False, "d": "1000-01-01", "dt": "1900-01-01T08:00:00Z", "t": "00:00:00",
+        "uri": "urn:isbn:0451450523", "bin": "", "js": [],
+    },
+    3: {"id": 3, "s": None, "i": None, "dec": None, "dbl": None, "b": None, "d": None,
+        "dt": None, "t": None, "uri": None, "bin": None, "js": None},
+    6: {"id": 6, "s": None, "i": None, "dec": 42.0, "dbl": 7.0, "b": None, "d": None,
+        "dt": None, "t": None, "uri": None, "bin": None, "js": 0},
+}
+PERSON_JSON_0: dict[str, Any] = {
+    "id": 0, "name": "Alice", "age": 30, "score": 1.5, "balance": 10.0, "born": "1990-01-01",
+    "seen": "2024-01-01T00:00:00Z", "active": True, "homepage": "https://a.example/",
+    "tags": ["x"],
+}
+PERSON_JSON_4_SEEN = "2024-01-01T00:00:00.000001Z"

@@ -60,6 +60,21 @@ class InvalidQuery(StorageError):
     """A filter, projection, ordering or cursor does not fit the table it targets."""
 
 
+class QueryTimeout(StorageError):
+    """A read ran past the plugin's statement timeout and was cancelled by the backend.
+
+    `table` is the table read, `limit_s` the timeout (the `statement_timeout_s` setting).
+    """
+
+    def __init__(self, table: str, limit_s: float) -> None:
+        self.table = table
+        self.limit_s = limit_s
+        super().__init__(
+            f"reading table {table!r} exceeded the statement timeout of {limit_s:g} s "
+            "(setting statement_timeout_s); narrow the filters or raise the limit"
+        )
+
+
 class InvalidCursor(InvalidQuery):
     """A pagination cursor is malformed or belongs to a different query."""
 

@@ -220,6 +220,8 @@ class Query:
     order: tuple[OrderBy, ...]
     limit: int | None
     after: Predicate | None
+    as_of: datetime | None = None
+    """Read the table as it was at this instant (UTC); None reads the current rows."""
 
     @property
     def predicate(self) -> Predicate | None:
@@ -245,6 +247,8 @@ class Query:
             ],
             [[o.column, o.descending] for o in self.order],
         ]
+        if self.as_of is not None:  # a cursor of a past state must not continue the present
+            body.append(self.as_of.isoformat())
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -298,6 +302,7 @@ def build_query(
     order_by: Sequence[OrderLike] | OrderLike = (),
     limit: int | None = None,
     cursor: str | None = None,
+    as_of: datetime | None = None,
 ) -> Query:
     """Validate a read against `table`; raises `InvalidQuery` or `InvalidCursor`."""
     filters = tuple(check_filter(table, f) for f in where)
@@ -325,7 +330,7 @@ def build_query(
             order.append(OrderBy(column=pk))
     if limit is not None and (isinstance(limit, bool) or limit < 0):
         raise InvalidQuery(f"limit must be a non-negative integer, got {limit!r}")
-    query = Query(table, filters, out_columns, tuple(order), limit, None)
+    query = Query(table, filters, out_columns, tuple(order), limit, None, as_of)
     if cursor is None:
         return query
     try:
@@ -341,4 +346,5 @@ def build_query(
         raise
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
         raise InvalidCursor(f"malformed cursor: {exc}") from None
-    return Query(table, filters, out_columns, tuple(order), limit, keyset_after(order, values))
+    after = keyset_after(order, values)
+    return Query(table, filters, out_columns, tuple(order), limit, after, as_of)

@@ -68,6 +68,7 @@ from storage_plugins.schema import (
     TabularSchema,
     link_table,
 )
+from storage_plugins.testing_history import HistoryConformance
 
 
 def _ids(rows: list[dict[str, Any]]) -> list[int]:
@@ -86,7 +87,7 @@ def _event_table() -> Table:
     )
 
 
-class ConformanceSuite:
+class ConformanceSuite(HistoryConformance):
     """Behaviour every `StoragePlugin` shares. Subclasses provide the two fixtures."""
 
     @pytest.fixture

@@ -3,15 +3,16 @@
 A project's backend settings live in its `ProjectStorage` Prefect Block (so workers find them
 by name); secrets go into the Block's secret field and are never returned — responses list
 only which secret settings are set. Without a Block a project keeps its tables beside its files
-(SQLite in a local storage object, Parquet under `tables/` in S3).
+(SQLite in a local storage object, Delta tables under `tables/` in S3).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from prefect.types import SecretDict
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr, ValidationError
 
 from blocks.project_storage import ProjectStorage, block_name
 from domain.exports import export_path
@@ -25,7 +26,14 @@ from mimir_api.services.project_access import detached_project, project_row, pro
 from mimir_api.services.registry import operation
 from mimir_api.services.runs import RunStarted, started
 from storage_plugins.base import StoragePlugin
-from storage_plugins.errors import InvalidCursor, InvalidQuery, PluginLoadError, PluginNotFound
+from storage_plugins.errors import (
+    InvalidCursor,
+    InvalidQuery,
+    PluginLoadError,
+    PluginNotFound,
+    QueryTimeout,
+)
+from storage_plugins.jsonform import json_row
 from storage_plugins.registry import default_registry
 
 
@@ -34,7 +42,13 @@ class StorageConfigure(StrictInput):
 
     project: ProjectName
     plugin: str = Field(min_length=1, max_length=64, description="Storage plugin, e.g. 'sql'.")
-    settings: dict[str, Any] = Field(default_factory=dict, description="Plugin settings.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Plugin settings. Every plugin also takes statement_timeout_s, max_page_rows and "
+            "history_retention_days (how long as_of history is kept; unset keeps everything)."
+        ),
+    )
     secrets: dict[str, SecretStr] = Field(
         default_factory=dict, description="Secret settings (passwords, keys); never returned."
     )
@@ -65,6 +79,51 @@ class TableQuery(TableRef):
     order_by: list[str] = Field(default_factory=list, description="Columns; '-col' descending.")
     limit: int = Field(default=100, ge=1, le=10_000, description="Page size.")
     cursor: str | None = Field(default=None, max_length=4096, description="From the last page.")
+    as_of: AwareDatetime | None = Field(
+        default=None,
+        description="Read the table as it was at this instant (ISO 8601 with a zone).",
+    )
+
+
+class TableHistoryQuery(TableRef):
+    """Input of get_table_history."""
+
+    limit: int = Field(default=100, ge=1, le=10_000, description="Most changes to list.")
+
+
+class VacuumInput(StrictInput):
+    """Input of vacuum_table_history."""
+
+    project: ProjectName
+    older_than: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "Forget versions replaced before this instant; default: the project's "
+            "history_retention_days setting (unset: nothing is trimmed)."
+        ),
+    )
+
+
+class TableChange(BaseModel):
+    """One committed change of a table."""
+
+    version: int = Field(description="Increasing number of the change.")
+    at: datetime = Field(description="When it became visible (UTC); use as as_of.")
+    operation: str = Field(description="create, insert, upsert, replace, delete, migrate, vacuum.")
+    rows: int | None = Field(description="Rows written or deleted.")
+    run_id: str | None = Field(description="The pipeline run that made it, when known.")
+
+
+class TableHistory(BaseModel):
+    """A table's changes, newest first."""
+
+    items: list[TableChange] = Field(description="Changes, newest first.")
+
+
+class VacuumResult(BaseModel):
+    """What vacuum_table_history removed."""
+
+    removed: int = Field(description="Row versions (SQL) or data files (Delta) removed.")
 
 
 class TableExport(TableRef):
@@ -298,6 +357,8 @@ def query_project_table(ctx: ServiceContext, params: TableQuery) -> RowPage:
     project = detached_project(ctx, params.project)
     with project_store(project) as store:
         _check_table(store, params.table)
+        if params.as_of is not None and not store.supports_history:
+            raise InvalidInput("this project's storage keeps no history", field="as_of")
         try:
             page = store.read(
                 params.table,
@@ -306,12 +367,58 @@ def query_project_table(ctx: ServiceContext, params: TableQuery) -> RowPage:
                 order_by=params.order_by,
                 limit=params.limit,
                 cursor=params.cursor,
+                as_of=params.as_of,
             )
         except InvalidCursor as exc:
             raise InvalidInput(str(exc), field="cursor") from None
         except InvalidQuery as exc:
+            field = "as_of" if "as_of" in str(exc) else "where"
+            raise InvalidInput(str(exc), field=field) from None
+        except QueryTimeout as exc:
             raise InvalidInput(str(exc), field="where") from None
-    return RowPage(rows=page.rows, next_cursor=page.next_cursor)
+        table = store.describe(params.table)
+    return RowPage(rows=[json_row(table, r) for r in page.rows], next_cursor=page.next_cursor)
+
+
+@operation(
+    method="GET",
+    path="/projects/{project}/tables/{table}/history",
+    scope=Scope.READ,
+    tags=("storage",),
+)
+def get_table_history(ctx: ServiceContext, params: TableHistoryQuery) -> TableHistory:
+    """A table's committed changes, newest first: when, what, how many rows, which run.
+
+    Pass a change's `at` as `as_of` to query_project_table to see the table as it was.
+    """
+    project = detached_project(ctx, params.project)
+    with project_store(project) as store:
+        _check_table(store, params.table)
+        if not store.supports_history:
+            raise InvalidInput("this project's storage keeps no history", field="table")
+        with unavailable_on_failure(f"reading the history of '{params.table}' failed"):
+            entries = store.table_history(params.table, limit=params.limit)
+    return TableHistory(items=[TableChange(**e.model_dump()) for e in entries])
+
+
+@operation(
+    method="POST",
+    path="/projects/{project}/storage/vacuum-history",
+    scope=Scope.ADMIN,
+    tags=("storage",),
+)
+def vacuum_table_history(ctx: ServiceContext, params: VacuumInput) -> VacuumResult:
+    """Trim the project's table history to its retention; as_of reads before it then fail.
+
+    Needs the admin scope: what is trimmed cannot be read back.
+    """
+    project = detached_project(ctx, params.project)
+    with project_store(project) as store:
+        if not store.supports_history:
+            raise InvalidInput("this project's storage keeps no history", field="project")
+        with unavailable_on_failure("trimming the history failed"):
+            removed = store.vacuum_history(older_than=params.older_than)
+    return VacuumResult(removed=removed)
 
 
 @operation(

@@ -1,4 +1,4 @@
-"""The ``objectstore`` storage plugin (Parquet on fsspec: local folders, S3, …)."""
+"""The ``objectstore`` storage plugin (Delta Lake tables on local folders and S3)."""
 
 from storage_plugins.objectstore.config import ObjectStoreConfig
 from storage_plugins.objectstore.plugin import ObjectStorePlugin

@@ -2,49 +2,69 @@
 
 Expressions go to `pyarrow.dataset`, which prunes Parquet row groups by their statistics
 (predicate pushdown) before decoding anything. Operands become scalars of the column's
-Arrow type, so that comparisons never depend on implicit casts.
+stored (Delta) type, so that comparisons never depend on implicit casts.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from storage_plugins.arrow import arrow_type
+from storage_plugins.objectstore.physical import physical_type, physical_value
 from storage_plugins.query import And, Filter, Op, Or, OrderBy, Predicate
 from storage_plugins.schema import Table
 
+_COMPARISONS: dict[Op, Callable[[Any, Any], pc.Expression]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
 
-def _scalar(table: Table, column: str, value: Any) -> pa.Scalar:
-    return pa.scalar(value, type=arrow_type(table.column(column)))
+
+def _is_null(field: pc.Expression, value: Any, table: Table, column: str) -> pc.Expression:
+    return field.is_null() if value else field.is_valid()
+
+
+def _in(field: pc.Expression, value: Any, table: Table, column: str) -> pc.Expression:
+    if not value:
+        return pc.scalar(False)
+    col = table.column(column)
+    values = pa.array([physical_value(col, v) for v in value], type=physical_type(col))
+    return field.isin(values)
+
+
+def _like(field: pc.Expression, value: Any, table: Table, column: str) -> pc.Expression:
+    return pc.match_like(field, pattern=value)
+
+
+_SPECIAL: dict[Op, Callable[[pc.Expression, Any, Table, str], pc.Expression]] = {
+    Op.IS_NULL: _is_null,
+    Op.IN: _in,
+    Op.LIKE: _like,
+}
 
 
 def _filter(flt: Filter, table: Table) -> pc.Expression:
     field = pc.field(flt.column)
-    op, value = flt.op, flt.value
-    if op is Op.IS_NULL:
-        return field.is_null() if value else field.is_valid()
-    if op is Op.IN:
-        if not value:
-            return pc.scalar(False)
-        values = pa.array(list(value), type=arrow_type(table.column(flt.column)))
-        return field.isin(values)
-    if op is Op.LIKE:
-        return pc.match_like(field, pattern=value)
-    operand = _scalar(table, flt.column, value)
-    if op is Op.EQ:
-        return field == operand
-    if op is Op.NE:
-        return field != operand
-    if op is Op.LT:
-        return field < operand
-    if op is Op.LE:
-        return field <= operand
-    if op is Op.GT:
-        return field > operand
-    return field >= operand
+    special = _SPECIAL.get(flt.op)
+    if special is not None:
+        return special(field, flt.value, table, flt.column)
+    col = table.column(flt.column)
+    operand = pa.scalar(physical_value(col, flt.value), type=physical_type(col))
+    return _COMPARISONS[flt.op](field, operand)
+
+
+_COMBINE: dict[type, tuple[Callable[[Any, Any], pc.Expression], bool]] = {
+    And: (operator.and_, True),
+    Or: (operator.or_, False),
+}
 
 
 def expression(predicate: Predicate | None, table: Table) -> pc.Expression | None:
@@ -57,21 +77,13 @@ def expression(predicate: Predicate | None, table: Table) -> pc.Expression | Non
         return None
     if isinstance(predicate, Filter):
         return _filter(predicate, table)
-    parts = [expression(p, table) for p in predicate.items]
-    exprs = [p for p in parts if p is not None]
-    if isinstance(predicate, And):
-        if not exprs:
-            return pc.scalar(True)
-        result = exprs[0]
-        for item in exprs[1:]:
-            result = result & item
-        return result
-    assert isinstance(predicate, Or)
+    combine, empty = _COMBINE[type(predicate)]
+    exprs = [e for e in (expression(p, table) for p in predicate.items) if e is not None]
     if not exprs:
-        return pc.scalar(False)
+        return pc.scalar(empty)
     result = exprs[0]
     for item in exprs[1:]:
-        result = result | item
+        result = combine(result, item)
     return result
 
 

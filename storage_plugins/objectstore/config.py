@@ -10,7 +10,7 @@ from storage_plugins.base import PluginConfig
 
 
 class ObjectStoreConfig(PluginConfig):
-    """Where the Parquet tables live and how to reach that place.
+    """Where the Delta tables live and how to reach that place.
 
     Example:
         >>> cfg = ObjectStoreConfig(url="s3://bucket/projects/p1", key="AKIA...",
@@ -46,30 +46,23 @@ class ObjectStoreConfig(PluginConfig):
     read_timeout_s: float = Field(
         default=60.0, gt=0, description="Seconds a request may wait for a response."
     )
-    compression: Literal["snappy", "zstd", "gzip", "lz4", "none"] = Field(
-        default="snappy", description="Parquet compression codec."
-    )
-    rows_per_file: int = Field(
-        default=1_000_000,
-        ge=1,
-        description="A write starts a new Parquet file after this many rows.",
-    )
-    row_group_rows: int = Field(
-        default=128 * 1024, ge=1, description="Rows per Parquet row group (pushdown granularity)."
+    compression: Literal["snappy", "zstd", "gzip", "lz4", "uncompressed"] = Field(
+        default="snappy", description="Parquet compression codec of the data files."
     )
     chunk_rows: int = Field(
         default=10_000, ge=1, description="Rows validated and encoded per chunk during a write."
     )
-    keep_versions: int = Field(
-        default=10,
-        ge=2,
+    delta_options: dict[str, str] = Field(
+        default_factory=dict,
         description=(
-            "Table versions kept readable; files replaced longer ago are deleted. A reader "
-            "slower than this many commits retries once on the newest version."
+            "Extra delta-rs storage options (object_store keys such as "
+            "'AWS_S3_LOCKING_PROVIDER'); credentials come from key/secret/token."
         ),
     )
     max_commit_attempts: int = Field(
-        default=50, ge=1, description="How often a write retries after losing a commit race."
+        default=20,
+        ge=1,
+        description="How often a write reloads the table and retries after a commit conflict.",
     )
 
     @field_validator("url")

@@ -1,26 +1,36 @@
-"""The object-store plugin: Parquet tables on any fsspec filesystem (local folder, S3, …).
+"""The object-store plugin: one Delta Lake table per table, on a local folder or S3.
 
-Layout under the configured root::
+Layout under the configured root (every folder is a plain Delta table, readable by Spark,
+DuckDB, Polars, Trino or Databricks as it is)::
 
-    _mimir/schema/v000000000007.json        schema versions: the schema + each table's folder
-    tables/<table>/<generation>/_log/v….json  table versions: the live data files
-    tables/<table>/<generation>/data/<uuid>.parquet
+    _mimir/schema/                      the stored TabularSchema (one row, id = 1)
+    tables/<table>/<generation>/        a table's Delta table: _delta_log/ + Parquet files
 
-A write stages new Parquet files (invisible until referenced), then commits a new table
-version listing the live files (see `store.VersionLog`). Insert appends files; upsert
-rewrites only the files holding an incoming key (copy-on-write, "atomic replace of the
-affected files"); replace swaps the whole file list. Reads open the files of the newest
-version through `pyarrow.dataset`, which prunes row groups by statistics. Destructive
-schema changes move a table to a new generation folder, so stale files can never
-reappear. Files replaced more than `keep_versions` commits ago are deleted.
+delta-rs (the ``deltalake`` package) does the commits: appends, MERGE on the primary key
+for upserts and deletes, overwrites for ``replace``, each one atomic; a commit that loses
+a race with another writer (`CommitFailedError`) is retried on the reloaded table, a bounded
+number of times. Every commit carries ``mimir.*`` metadata (operation, rows, pipeline run,
+a microsecond timestamp) that `table_history` lists and `as_of` reads map to a version
+(Delta time travel). Tables keep their whole log and every file until `vacuum_history`.
 
-Caveats: ordered reads and paging sort the matching rows in memory (Arrow), so a page of a
-huge table costs a scan of it; a forced schema change that drops a column copies the table
-and can miss a write committed by another process during the copy.
+A forced breaking change gives a table a new generation folder (history of that table
+starts again, as with the SQL plugin's rebuilt tables); a dropped column is rewritten away
+in a new version, so older versions still read under the current schema.
+
+Reads take the live file list of the wanted version from delta-rs and scan the Parquet
+files with `pyarrow.dataset` over fsspec (row-group pruning by statistics), checking the
+scan deadline (`statement_timeout_s`) after every batch. They never go through deltalake's
+``to_pyarrow_table``/``to_pyarrow_dataset``, whose Rust-backed pyarrow filesystem can end a
+process with ``terminate called without an active exception`` at interpreter exit.
+
+Caveat: ``insert`` checks the keys against the version it read and then appends; two
+processes inserting the same new key at the same moment can both succeed (use ``upsert``
+for writers whose keys overlap: MERGE commits conflict and are retried).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -30,15 +40,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Field, WriterProperties, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.schema import PrimitiveType
 from fsspec import AbstractFileSystem
 
-from storage_plugins.arrow import arrow_schema, batch_from_columns, rows_from_batch
+from storage_plugins.arrow import batch_from_columns, rows_from_batch
 from storage_plugins.base import (
     Health,
     StoragePlugin,
@@ -49,28 +62,39 @@ from storage_plugins.base import (
 )
 from storage_plugins.errors import (
     BackendUnavailable,
+    InvalidQuery,
+    QueryTimeout,
     RowRejected,
     StorageError,
     WriteConflict,
 )
+from storage_plugins.history import HistoryEntry, current_run_id
 from storage_plugins.migrate import SchemaChange, diff_schemas
 from storage_plugins.objectstore.compile import expression, sort_keys
 from storage_plugins.objectstore.config import ObjectStoreConfig
-from storage_plugins.objectstore.store import (
-    CommitConflict,
-    VersionLog,
-    is_local,
-    make_filesystem,
-    process_lock,
+from storage_plugins.objectstore.files import delta_options, is_local, make_filesystem
+from storage_plugins.objectstore.physical import (
+    from_physical,
+    physical_schema,
+    physical_type,
+    to_physical,
 )
-from storage_plugins.query import Predicate, Query, decode_value, encode_value
-from storage_plugins.rows import Chunk, KeyIndex, key_index, prepare_rows
-from storage_plugins.schema import Table, TabularSchema
+from storage_plugins.objectstore.versions import Version, VersionIndex
+from storage_plugins.query import Filter, Predicate, Query
+from storage_plugins.rows import KeyIndex, key_index, prepare_rows
+from storage_plugins.schema import Column, Table, TabularSchema
 
 log = logging.getLogger(__name__)
 
-FileEntry = dict[str, Any]
 _IO_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "urllib3", "fsspec")
+_TABLE_CONFIG = {  # keep every version until vacuum_history: default retention is "forever"
+    "delta.logRetentionDuration": "interval 36500 days",
+    "delta.deletedFileRetentionDuration": "interval 36500 days",
+    "delta.enableExpiredLogCleanup": "false",
+}
+_SCHEMA_ARROW = pa.schema(
+    [pa.field("id", pa.int64(), nullable=False), pa.field("body", pa.string())]
+)
 
 
 @dataclass(frozen=True)
@@ -78,20 +102,37 @@ class _State:
     version: int
     schema: TabularSchema
     dirs: dict[str, str]
+    cutoff: datetime | None
 
 
-@dataclass
-class _Plan:
-    """What one commit attempt changes: the new file list and the files it wrote."""
+def _delta_type(col: Column) -> str:
+    """The Delta type name of a logical column (for added columns)."""
+    kind = physical_type(col)
+    if pa.types.is_decimal(kind):
+        return f"decimal({kind.precision},{kind.scale})"
+    names = {
+        pa.string(): "string", pa.int64(): "long", pa.float64(): "double",
+        pa.bool_(): "boolean", pa.date32(): "date", pa.binary(): "binary",
+        pa.timestamp("us", tz="UTC"): "timestamp",
+    }
+    return names[kind]
 
-    files: list[FileEntry]
-    removed: list[FileEntry]
-    written: list[FileEntry]
-    result: int = 0
+
+def _columns_of(predicate: Predicate | None) -> list[str]:
+    """The columns a predicate reads."""
+    if predicate is None:
+        return []
+    if isinstance(predicate, Filter):
+        return [predicate.column]
+    return [c for item in predicate.items for c in _columns_of(item)]
+
+
+def _key_predicate(table: Table) -> str:
+    return " AND ".join(f't."{k}" = s."{k}"' for k in table.primary_key)
 
 
 class ObjectStorePlugin(StoragePlugin):
-    """Tabular storage as Parquet files with versioned manifests on an fsspec filesystem."""
+    """Tabular storage as Delta Lake tables on a local folder or S3 (delta-rs)."""
 
     name: ClassVar[str] = "objectstore"
     Config: ClassVar[type[ObjectStoreConfig]] = ObjectStoreConfig
@@ -100,15 +141,18 @@ class ObjectStorePlugin(StoragePlugin):
     supports_transactions: ClassVar[bool] = False
     supports_concurrent_writers: ClassVar[bool] = True
     supports_indexes: ClassVar[bool] = False
+    supports_history: ClassVar[bool] = True
 
     def __init__(self, config: ObjectStoreConfig | Mapping[str, Any]) -> None:
-        """Validate the settings; touches the filesystem on first use."""
+        """Validate the settings; touches the store on first use."""
         super().__init__(config)
         self._lock = threading.Lock()
         self._fs: AbstractFileSystem | None = None
         self._root = ""
         self._closed = False
         self._state_cache: _State | None = None
+        self._index = VersionIndex()
+        self._options = delta_options(self.config)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -120,452 +164,474 @@ class ObjectStorePlugin(StoragePlugin):
                 self._fs, self._root = make_filesystem(self.config)
             return self._fs, self._root
 
+    def _uri(self, *parts: str) -> str:
+        """A Delta table URI under the root (a plain path on a local disk)."""
+        fs, root = self._filesystem()
+        path = "/".join((root, *parts)) if root else "/".join(parts)
+        if is_local(fs):
+            return path
+        return f"{self.config.protocol}://{path}"
+
+    def _fs_path(self, uri: str) -> str:
+        """An absolute file URI from delta-rs as a path of our fsspec filesystem."""
+        head, sep, rest = uri.partition("://")
+        return rest if sep and head != "file" else (rest if sep else uri)
+
     @contextmanager
     def _io(self) -> Iterator[None]:
-        """Turn filesystem and network failures into `BackendUnavailable`."""
+        """Turn storage and network failures into `BackendUnavailable`."""
         try:
             yield
-        except StorageError:
+        except (StorageError, CommitFailedError):
             raise
         except Exception as exc:
             module = type(exc).__module__.split(".")[0]
-            if isinstance(exc, OSError | TimeoutError) or module in _IO_MODULES:
+            if isinstance(exc, OSError | TimeoutError | DeltaError) or module in _IO_MODULES:
                 raise BackendUnavailable(
-                    f"cannot reach {self.config.protocol} store {self.config.url}: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"cannot use {self.config.protocol} store {self.config.url}: "
+                    f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
                 ) from exc
             if isinstance(exc, pa.ArrowException):
                 raise StorageError(f"unreadable data in {self.config.url}: {exc}") from exc
             raise
 
-    def _path(self, *parts: str) -> str:
-        return "/".join((self._root, *parts)) if self._root else "/".join(parts)
+    def _open(self, uri: str, version: int | None = None) -> DeltaTable:
+        with self._io():
+            return DeltaTable(uri, version=version, storage_options=self._options)
 
-    def _schema_log(self) -> VersionLog:
+    def _check_root(self) -> None:
+        fs, root = self._filesystem()
+        if is_local(fs):
+            with self._io():
+                os.makedirs(root, exist_ok=True)
+                if not os.access(root, os.W_OK):
+                    raise BackendUnavailable(f"{root} is not writable")
+
+    def _remove(self, uri: str) -> None:
         fs, _ = self._filesystem()
-        return VersionLog(fs, self._path("_mimir", "schema"))
+        try:
+            fs.rm(self._fs_path(uri), recursive=True)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            log.warning("could not remove %s: %s", uri, exc)
 
-    def _table_log(self, tdir: str) -> VersionLog:
-        fs, _ = self._filesystem()
-        return VersionLog(fs, self._path(tdir, "_log"))
-
-    def _remove(self, paths: Iterable[str]) -> None:
-        fs, _ = self._filesystem()
-        for path in paths:
-            try:
-                fs.rm(path, recursive=True)
-            except FileNotFoundError:
-                pass
-            except Exception as exc:
-                log.warning("could not remove %s: %s", path, exc)
-
-    def _jitter(self, attempt: int) -> None:
+    @staticmethod
+    def _jitter(attempt: int) -> None:
         time.sleep(random.uniform(0.01, 0.05) * min(attempt, 10))  # noqa: S311
+
+    def _writer_properties(self) -> WriterProperties:
+        codec = self.config.compression.upper()
+        return WriterProperties(compression=codec)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ schema
 
+    def _schema_table(self) -> DeltaTable | None:
+        self._check_root()
+        try:
+            return DeltaTable(self._uri("_mimir", "schema"), storage_options=self._options)
+        except TableNotFoundError:
+            return None
+        except Exception as exc:
+            with self._io():
+                raise exc
+
     def _state(self) -> _State:
-        schema_log = self._schema_log()
-        with self._io():
-            versions = schema_log.versions()
-            if not versions:
-                return _State(0, TabularSchema(), {})
-            cached = self._state_cache
-            if cached is not None and cached.version == versions[-1]:
-                return cached
-            entry = schema_log.latest()
-        if entry.version == 0:
-            return _State(0, TabularSchema(), {})
-        state = _State(
-            entry.version, TabularSchema.model_validate(entry.body["schema"]), entry.body["dirs"]
-        )
+        dt = self._schema_table()
+        if dt is None:
+            return _State(-1, TabularSchema(), {}, None)
+        version = dt.version()
+        cached = self._state_cache
+        if cached is not None and cached.version == version:
+            return cached
+        data = self._scan_files(dt.file_uris(), _SCHEMA_ARROW, None, None, None)
+        if data.num_rows == 0:
+            state = _State(version, TabularSchema(), {}, None)
+        else:
+            state = self._decode_state(version, data.column("body")[0].as_py())
         self._state_cache = state
         return state
+
+    @staticmethod
+    def _decode_state(version: int, raw: str) -> _State:
+        body = json.loads(raw)
+        cutoff = body.get("cutoff")
+        return _State(
+            version,
+            TabularSchema.model_validate(body["schema"]),
+            dict(body["dirs"]),
+            datetime.fromisoformat(cutoff) if cutoff else None,
+        )
+
+    def _commit_state(
+        self, state: _State, schema: TabularSchema, dirs: dict[str, str], cutoff: datetime | None
+    ) -> None:
+        """Commit a new schema row on top of `state`; `CommitFailedError` when beaten."""
+        uri = self._uri("_mimir", "schema")
+        if state.version < 0:
+            try:
+                with self._io():
+                    DeltaTable.create(uri, _SCHEMA_ARROW, storage_options=self._options)
+            except BackendUnavailable:
+                raise CommitFailedError("schema table created concurrently") from None
+            dt = self._open(uri)
+            if dt.version() != 0:
+                raise CommitFailedError("schema table changed concurrently")
+        else:
+            dt = self._open(uri, state.version)
+        body = json.dumps(
+            {
+                "schema": schema.model_dump(mode="json"),
+                "dirs": dirs,
+                "cutoff": cutoff.isoformat() if cutoff else None,
+            }
+        )
+        row = pa.table({"id": pa.array([1], pa.int64()), "body": pa.array([body], pa.string())},
+                       schema=_SCHEMA_ARROW)
+        with self._io():
+            (
+                dt.merge(source=row, predicate='t."id" = s."id"', source_alias="s",
+                         target_alias="t")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
 
     def schema(self) -> TabularSchema:
         return self._state().schema
 
     def apply_schema(self, schema: TabularSchema, *, force: bool = False) -> SchemaChange:
-        schema_log = self._schema_log()
-        fs, _ = self._filesystem()
-        with process_lock(fs, schema_log.path):
-            for attempt in range(1, self.config.max_commit_attempts + 1):
-                state = self._state()
-                change = diff_schemas(state.schema, schema)
-                check_change(change, force=force)
-                if change.empty:
-                    return change.model_copy(update={"applied": True})
-                dirs = dict(state.dirs)
-                obsolete: list[str] = []
-                created: list[str] = []
-                copies = {c.table for c in change.changes if c.kind == "drop_column"}
-                try:
-                    for step in change.changes:
-                        if step.kind == "create_table":
-                            dirs[step.table] = self._new_dir(step.table)
-                        elif step.kind == "drop_table":
-                            obsolete.append(dirs.pop(step.table))
-                        elif step.kind == "recreate_table":
-                            obsolete.append(dirs[step.table])
-                            dirs[step.table] = self._new_dir(step.table)
-                    for name in sorted(copies):
-                        new_dir = self._new_dir(name)
-                        created.append(new_dir)
-                        self._copy_table(state.dirs[name], new_dir, schema.table(name))
-                        obsolete.append(dirs[name])
-                        dirs[name] = new_dir
-                    with self._io():
-                        schema_log.commit(
-                            state.version + 1,
-                            {"schema": schema.model_dump(mode="json"), "dirs": dirs},
-                        )
-                except CommitConflict:
-                    self._remove(self._path(d) for d in created)
-                    self._jitter(attempt)
-                    continue
-                except BaseException:
-                    self._remove(self._path(d) for d in created)
-                    raise
-                self._remove(self._path(d) for d in obsolete)
-                self._prune_schema_log(schema_log, state.version + 1)
+        for attempt in range(1, self.config.max_commit_attempts + 1):
+            state = self._state()
+            change = diff_schemas(state.schema, schema)
+            check_change(change, force=force)
+            if change.empty:
                 return change.model_copy(update={"applied": True})
-        raise WriteConflict("schema change lost the commit race too often; nothing changed")
-
-    def _new_dir(self, table: str) -> str:
-        return f"tables/{table}/{uuid.uuid4().hex[:16]}"
-
-    def _copy_table(self, old_dir: str, new_dir: str, table: Table) -> None:
-        """Rewrite a table's live files with `table`'s columns into a new folder."""
-        files = self._live_files(old_dir)
-        copied: list[FileEntry] = []
-        for entry in files:
-            data = self._read_files(table, old_dir, [entry])
-            copied.append(self._write_table(table, new_dir, data))
-        with self._io():
-            self._table_log(new_dir).commit(1, {"files": copied, "removed": []})
-
-    def _prune_schema_log(self, schema_log: VersionLog, version: int) -> None:
-        cut = version - self.config.keep_versions
-        if cut >= 1:
-            self._remove(schema_log.file(v) for v in schema_log.versions() if v <= cut)
-
-    # ------------------------------------------------------------------ files
-
-    def _live_files(self, tdir: str) -> list[FileEntry]:
-        with self._io():
-            return list(self._table_log(tdir).latest().body.get("files", []))
-
-    def _dataset(self, table: Table, tdir: str, files: list[FileEntry]) -> ds.Dataset:
-        fs, _ = self._filesystem()
-        return ds.dataset(
-            [self._path(tdir, f["path"]) for f in files],
-            schema=arrow_schema(table),
-            format="parquet",
-            filesystem=fs,
-        )
-
-    def _read_files(
-        self,
-        table: Table,
-        tdir: str,
-        files: list[FileEntry],
-        columns: list[str] | None = None,
-        filter: pc.Expression | None = None,
-    ) -> pa.Table:
-        with self._io():
-            return self._dataset(table, tdir, files).to_table(columns=columns, filter=filter)
-
-    def _writer(self, table: Table, tdir: str) -> tuple[pq.ParquetWriter, FileEntry]:
-        fs, _ = self._filesystem()
-        rel = f"data/{uuid.uuid4().hex}.parquet"
-        path = self._path(tdir, rel)
-        if is_local(fs):
-            os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        compression = None if self.config.compression == "none" else self.config.compression
-        writer = pq.ParquetWriter(
-            path, arrow_schema(table), filesystem=fs, compression=compression
-        )
-        return writer, {"path": rel, "rows": 0}
-
-    def _write_table(self, table: Table, tdir: str, data: pa.Table) -> FileEntry:
-        with self._io():
-            writer, entry = self._writer(table, tdir)
-            with writer:
-                writer.write_table(
-                    data.select(table.column_names).cast(arrow_schema(table)),
-                    row_group_size=self.config.row_group_rows,
-                )
-        entry["rows"] = data.num_rows
-        self._widen_key_range(table, entry, data.column(table.primary_key[0]))
-        return entry
-
-    @staticmethod
-    def _widen_key_range(table: Table, entry: FileEntry, keys: pa.Array | pa.ChunkedArray) -> None:
-        """Keep the file's min and max first-key value in its manifest entry.
-
-        Upserts and inserts skip files whose key range misses the incoming keys without
-        a single request to the store.
-        """
-        if len(keys) == 0:
-            return
-        col = table.column(table.primary_key[0])
-        bounds = pc.min_max(keys)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        if "min" in entry:
-            low = min(low, decode_value(col, entry["min"]))
-            high = max(high, decode_value(col, entry["max"]))
-        entry["min"], entry["max"] = encode_value(col, low), encode_value(col, high)
-
-    def _stage(
-        self, table: Table, tdir: str, chunks: Iterator[Chunk], staged: list[FileEntry]
-    ) -> None:
-        """Write validated chunks to new files, appended to `staged` as they are opened."""
-        names = table.column_names
-        writer: pq.ParquetWriter | None = None
-        entry: FileEntry = {}
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-
-        def flush() -> None:
-            nonlocal pending, pending_rows
-            if pending and writer is not None:
-                writer.write_table(
-                    pa.Table.from_batches(pending), row_group_size=self.config.row_group_rows
-                )
-            pending, pending_rows = [], 0
-
-        try:
-            with self._io():
-                for chunk in chunks:
-                    batch = batch_from_columns(table, names, chunk.columns)
-                    if writer is None:
-                        writer, entry = self._writer(table, tdir)
-                        staged.append(entry)
-                    pending.append(batch)
-                    pending_rows += batch.num_rows
-                    entry["rows"] += batch.num_rows
-                    self._widen_key_range(table, entry, batch.column(table.primary_key[0]))
-                    if pending_rows >= self.config.row_group_rows:
-                        flush()
-                    if entry["rows"] >= self.config.rows_per_file:
-                        flush()
-                        writer.close()
-                        writer = None
-                flush()
-                if writer is not None:
-                    writer.close()
-                    writer = None
-        finally:
-            if writer is not None:
-                writer.close()
-
-    def _key_hits(
-        self, table: Table, tdir: str, files: list[FileEntry], keys: pa.Table
-    ) -> list[tuple[FileEntry, pa.Table]]:
-        """The files holding any of `keys`, each with the keys it holds."""
-        if keys.num_rows == 0 or not files:
-            return []
-        pk = table.primary_key
-        col = table.column(pk[0])
-        bounds = pc.min_max(keys.column(pk[0]))
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        prune = (pc.field(pk[0]) >= bounds["min"]) & (pc.field(pk[0]) <= bounds["max"])
-        hits = []
-        for entry in files:
-            if "min" in entry and (
-                decode_value(col, entry["max"]) < low or decode_value(col, entry["min"]) > high
-            ):
+            dirs = dict(state.dirs)
+            created: list[str] = []
+            obsolete: list[str] = []
+            try:
+                for step in change.changes:
+                    name = step.table
+                    if step.kind in ("create_table", "recreate_table"):
+                        if name in dirs:
+                            obsolete.append(dirs[name])
+                        dirs[name] = f"tables/{name}/{uuid.uuid4().hex[:12]}"
+                        created.append(dirs[name])
+                        self._create_table(dirs[name], schema.table(name))
+                    elif step.kind == "drop_table":
+                        obsolete.append(dirs.pop(name))
+                    elif step.kind == "add_column":
+                        col = schema.table(name).column(step.column or "")
+                        self._add_column(dirs[name], col)
+                rewrites = sorted({c.table for c in change.changes if c.kind == "drop_column"})
+                for name in rewrites:
+                    self._drop_columns(dirs[name], schema.table(name))
+                self._commit_state(state, schema, dirs, state.cutoff)
+            except CommitFailedError:
+                for folder in created:
+                    self._remove(self._uri(folder))
+                self._jitter(attempt)
                 continue
-            stored = self._read_files(table, tdir, [entry], columns=pk, filter=prune)
-            if stored.num_rows:
-                matched = stored.join(keys, keys=pk, join_type="left semi")
-                if matched.num_rows:
-                    hits.append((entry, matched))
-        return hits
-
-    def _without_keys(
-        self, table: Table, tdir: str, entry: FileEntry, keys: pa.Table
-    ) -> FileEntry | None:
-        """Rewrite one file without the rows of `keys`; None when nothing remains."""
-        data = self._read_files(table, tdir, [entry])
-        kept = data.join(keys, keys=table.primary_key, join_type="left anti")
-        return self._write_table(table, tdir, kept) if kept.num_rows else None
-
-    # ------------------------------------------------------------------ commits
-
-    def _commit(
-        self, table: Table, tdir: str, plan: Callable[[list[FileEntry]], _Plan]
-    ) -> int:
-        """Run `plan` on the newest file list and commit its result, retrying lost races."""
-        table_log = self._table_log(tdir)
-        fs, _ = self._filesystem()
-        with process_lock(fs, table_log.path):
-            for attempt in range(1, self.config.max_commit_attempts + 1):
-                with self._io():
-                    latest = table_log.latest()
-                written: list[FileEntry] = []
-                try:
-                    current = list(latest.body.get("files", []))
-                    outcome = plan(current)
-                    written = outcome.written
-                    known = {f["path"] for f in current}
-                    self._sync(tdir, [f for f in outcome.files if f["path"] not in known])
-                    body = {
-                        "files": outcome.files,
-                        "removed": [f["path"] for f in outcome.removed],
-                    }
-                    with self._io():
-                        table_log.commit(latest.version + 1, body)
-                except CommitConflict:
-                    self._remove(self._path(tdir, f["path"]) for f in written)
-                    self._jitter(attempt)
-                    continue
-                except BaseException:
-                    self._remove(self._path(tdir, f["path"]) for f in written)
-                    raise
-                self._prune(table_log, tdir, latest.version + 1)
-                return outcome.result
+            except BaseException:
+                for folder in created:
+                    self._remove(self._uri(folder))
+                raise
+            for folder in obsolete:
+                self._remove(self._uri(folder))
+            return change.model_copy(update={"applied": True})
         raise WriteConflict(
-            f"write to {table.name!r} lost the commit race "
-            f"{self.config.max_commit_attempts} times; nothing was written"
+            f"schema change lost the commit race {self.config.max_commit_attempts} times"
         )
 
-    def _sync(self, tdir: str, entries: list[FileEntry]) -> None:
-        """On a local disk, flush new data files before a manifest may reference them."""
-        fs, _ = self._filesystem()
-        if not is_local(fs):
-            return  # object stores make a PUT durable before acknowledging it
-        paths = [self._path(tdir, entry["path"]) for entry in entries]
-        folders = {path.rsplit("/", 1)[0] for path in paths}
-        with self._io():
-            for path in [*paths, *folders]:  # the files, then their directory entries
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+    def _meta(
+        self, operation: str, rows: int | None, at: datetime, run_id: str | None = None
+    ) -> CommitProperties:
+        meta = {"mimir.operation": operation, "mimir.at": at.isoformat()}
+        if rows is not None:
+            meta["mimir.rows"] = str(rows)
+        if run_id is not None:
+            meta["mimir.run_id"] = run_id
+        return CommitProperties(custom_metadata=meta)
 
-    def _prune(self, table_log: VersionLog, tdir: str, version: int) -> None:
-        """Delete versions older than the last `keep_versions`, and files only they used."""
-        cut = version - self.config.keep_versions
-        if cut < 1:
-            return
-        try:
-            for old in table_log.versions():
-                if old > cut + 1:
-                    break
-                # files replaced by version cut+1 were live only in versions <= cut
-                removed = table_log.read(old).body.get("removed", [])
-                self._remove(self._path(tdir, p) for p in removed)
-                if old <= cut:
-                    self._remove([table_log.file(old)])
-        except Exception as exc:
-            log.warning("pruning %s failed: %s", table_log.path, exc)
+    def _create_table(self, folder: str, table: Table) -> None:
+        with self._io():
+            DeltaTable.create(
+                self._uri(folder),
+                physical_schema(table),
+                configuration=_TABLE_CONFIG,
+                storage_options=self._options,
+                commit_properties=self._meta("create", 0, datetime.now(UTC), current_run_id()),
+            )
+
+    def _add_column(self, folder: str, col: Column) -> None:
+        dt = self._open(self._uri(folder))
+        if col.name in {field.name for field in dt.schema().fields}:
+            return  # added by an attempt that lost the schema commit race
+        with self._io():
+            dt.alter.add_columns(
+                [Field(col.name, PrimitiveType(_delta_type(col)), nullable=True)],
+                commit_properties=self._meta(
+                    "migrate", None, self._next_stamp(self._uri(folder), dt), current_run_id()
+                ),
+            )
+
+    def _drop_columns(self, folder: str, table: Table) -> None:
+        """Rewrite the table without the dropped columns, as a new version."""
+        uri = self._uri(folder)
+        dt = self._open(uri)
+        data = self._scan_files(dt.file_uris(), physical_schema(table), None, None, None)
+        with self._io():
+            write_deltalake(
+                dt,
+                data,
+                mode="overwrite",
+                schema_mode="overwrite",
+                writer_properties=self._writer_properties(),
+                commit_properties=self._meta(
+                    "migrate", None, self._next_stamp(uri, dt), current_run_id()
+                ),
+            )
+
+    # ------------------------------------------------------------------ history
+
+    def _versions(self, uri: str, dt: DeltaTable) -> list[Version]:
+        with self._io():
+            return self._index.versions(uri, dt)
+
+    def _next_stamp(self, uri: str, dt: DeltaTable) -> datetime:
+        with self._io():
+            return self._index.next_stamp(uri, dt)
+
+    def _history(self, table: Table, limit: int) -> list[HistoryEntry]:
+        uri = self._table_uri(table.name)
+        versions = self._versions(uri, self._open(uri))
+        return [
+            HistoryEntry(version=v.version, at=v.at, operation=v.operation, rows=v.rows,
+                         run_id=v.run_id)
+            for v in reversed(versions[-limit:])
+        ]
+
+    def _vacuum(self, cutoff: datetime) -> int:
+        hours = max(0, int((datetime.now(UTC) - cutoff).total_seconds() // 3600))
+        removed = 0
+        for attempt in range(1, self.config.max_commit_attempts + 1):
+            state = self._state()
+            for folder in state.dirs.values():
+                dt = self._open(self._uri(folder))
+                with self._io():
+                    removed += len(
+                        dt.vacuum(
+                            retention_hours=hours,
+                            enforce_retention_duration=False,
+                            dry_run=False,
+                            commit_properties=self._meta("vacuum", None, cutoff),
+                        )
+                    )
+            newest = max(cutoff, state.cutoff) if state.cutoff else cutoff
+            try:
+                self._commit_state(state, state.schema, state.dirs, newest)
+            except CommitFailedError:
+                self._jitter(attempt)
+                continue
+            return removed
+        raise WriteConflict("vacuum_history lost the commit race too many times")
 
     # ------------------------------------------------------------------ writes
 
-    def write(
-        self, table: str, rows: Iterable[Mapping[str, Any]], *, mode: WriteMode = "insert"
-    ) -> WriteResult:
-        check_mode(mode)
+    def _table_uri(self, table: str) -> str:
         state = self._state()
-        schema_table = state.schema.table(table)
-        tdir = state.dirs[table]
-        keys = key_index(schema_table)
-        staged: list[FileEntry] = []
-        try:
-            chunks = prepare_rows(schema_table, rows, keys=keys, chunk_rows=self.config.chunk_rows)
-            self._stage(schema_table, tdir, chunks, staged)
-            if not staged and mode != "replace":
-                return WriteResult(table=table, mode=mode, rows=0)  # nothing to commit
-            incoming = keys.keys()
+        state.schema.table(table)
+        return self._uri(state.dirs[table])
 
-            def plan(current: list[FileEntry]) -> _Plan:
-                return self._plan_write(schema_table, tdir, mode, current, staged, incoming, keys)
-
-            self._commit(schema_table, tdir, plan)
-        except BaseException:
-            self._remove(self._path(tdir, f["path"]) for f in staged)
-            raise
-        return WriteResult(table=table, mode=mode, rows=keys.size)
-
-    def _plan_write(
+    def _commit(
         self,
         table: Table,
-        tdir: str,
-        mode: str,
-        current: list[FileEntry],
-        staged: list[FileEntry],
-        incoming: pa.Table,
-        keys: KeyIndex,
-    ) -> _Plan:
-        if mode == "replace":
-            return _Plan(files=list(staged), removed=current, written=[])
-        hits = self._key_hits(table, tdir, current, incoming)
-        if mode == "insert":
-            if hits:
-                row = min(
-                    cast(int, keys.first_row_of(self._key_values(table, matched)))
-                    for _, matched in hits
-                )
-                raise RowRejected(
-                    table.name, row, ", ".join(table.primary_key), "primary key already exists"
-                )
-            return _Plan(files=current + staged, removed=[], written=[])
-        written: list[FileEntry] = []
-        plan = _Plan(files=[], removed=[], written=written)
-        affected = {entry["path"] for entry, _ in hits}
-        for entry, matched in hits:
-            rewritten = self._without_keys(table, tdir, entry, matched)
-            if rewritten is not None:
-                written.append(rewritten)
-        plan.removed = [f for f in current if f["path"] in affected]
-        plan.files = [f for f in current if f["path"] not in affected] + written + staged
-        return plan
+        uri: str,
+        operation: str,
+        run_id: str | None,
+        attempt: Callable[[DeltaTable, Callable[[int], CommitProperties]], int],
+    ) -> int:
+        """Run `attempt` on the newest version; on a lost commit race reload and retry."""
+        for number in range(1, self.config.max_commit_attempts + 1):
+            dt = self._open(uri)
+            stamp = self._next_stamp(uri, dt)
 
-    @staticmethod
-    def _key_values(table: Table, matched: pa.Table) -> list[Any]:
-        columns = [matched.column(k).to_pylist() for k in table.primary_key]
-        return columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+            def meta(rows: int, stamp: datetime = stamp) -> CommitProperties:
+                return self._meta(operation, rows, stamp, run_id)
+
+            try:
+                with self._io():
+                    return attempt(dt, meta)
+            except CommitFailedError:
+                self._jitter(number)
+        raise WriteConflict(
+            f"write to {table.name!r} lost the commit race {self.config.max_commit_attempts} "
+            "times; nothing was written"
+        )
+
+    def write(
+        self,
+        table: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        mode: WriteMode = "insert",
+        run_id: str | None = None,
+    ) -> WriteResult:
+        check_mode(mode)
+        run = current_run_id(run_id)
+        state = self._state()
+        schema_table = state.schema.table(table)
+        uri = self._uri(state.dirs[table])
+        keys = key_index(schema_table)
+        names = schema_table.column_names
+        batches = [
+            to_physical(schema_table, batch_from_columns(schema_table, names, chunk.columns))
+            for chunk in prepare_rows(
+                schema_table, rows, keys=keys, chunk_rows=self.config.chunk_rows
+            )
+        ]
+        data = pa.Table.from_batches(batches, schema=physical_schema(schema_table))
+        if data.num_rows == 0 and mode != "replace":
+            return WriteResult(table=table, mode=mode, rows=0)
+        props = self._writer_properties()
+
+        def attempt(dt: DeltaTable, meta: Callable[[int], CommitProperties]) -> int:
+            if mode == "insert":
+                self._refuse_existing(schema_table, dt, keys)
+                write_deltalake(dt, data, mode="append", writer_properties=props,
+                                commit_properties=meta(data.num_rows))
+            elif mode == "replace":
+                write_deltalake(dt, data, mode="overwrite", writer_properties=props,
+                                commit_properties=meta(data.num_rows))
+            else:
+                (
+                    dt.merge(source=data, predicate=_key_predicate(schema_table),
+                             source_alias="s", target_alias="t", writer_properties=props,
+                             commit_properties=meta(data.num_rows))
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute()
+                )
+            return data.num_rows
+
+        count = self._commit(schema_table, uri, mode, run, attempt)
+        return WriteResult(table=table, mode=mode, rows=count)
+
+    def _refuse_existing(self, table: Table, dt: DeltaTable, keys: KeyIndex) -> None:
+        """Raise `RowRejected` for the first row whose key the version `dt` already holds."""
+        files = dt.file_uris()
+        if not files:
+            return
+        incoming = keys.keys()
+        condition: pc.Expression | None = None
+        for name in table.primary_key:
+            stored = incoming.column(name).cast(physical_type(table.column(name)))
+            part = pc.field(name).isin(stored)
+            condition = part if condition is None else condition & part
+        found = self._scan_files(
+            files, physical_schema(table, list(table.primary_key)), condition, None, None
+        )
+        if not found.num_rows:
+            return
+        found = from_physical(table, found)
+        columns = [found.column(k).to_pylist() for k in table.primary_key]
+        values = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+        row = keys.first_row_of(values)
+        if row is not None:
+            raise RowRejected(
+                table.name, row, ", ".join(table.primary_key), "primary key already exists"
+            )
 
     def _delete(self, table: Table, predicate: Predicate | None) -> int:
-        tdir = self._state().dirs[table.name]
+        uri = self._table_uri(table.name)
         condition = expression(predicate, table)
 
-        def plan(current: list[FileEntry]) -> _Plan:
-            written: list[FileEntry] = []
-            outcome = _Plan(files=[], removed=[], written=written)
-            for entry in current:
-                hit = self._read_files(
-                    table, tdir, [entry], columns=table.primary_key, filter=condition
+        def attempt(dt: DeltaTable, meta: Callable[[int], CommitProperties]) -> int:
+            files = dt.file_uris()
+            if not files:
+                return 0
+            doomed = self._scan_files(
+                files, physical_schema(table), condition, None, None, list(table.primary_key),
+                _columns_of(predicate),
+            )
+            if not doomed.num_rows:
+                return 0
+            if predicate is None:
+                dt.delete(commit_properties=meta(doomed.num_rows))
+            else:
+                (
+                    dt.merge(source=doomed, predicate=_key_predicate(table), source_alias="s",
+                             target_alias="t", commit_properties=meta(doomed.num_rows))
+                    .when_matched_delete()
+                    .execute()
                 )
-                if not hit.num_rows:
-                    outcome.files.append(entry)
-                    continue
-                outcome.result += hit.num_rows
-                outcome.removed.append(entry)
-                rewritten = self._without_keys(table, tdir, entry, hit)
-                if rewritten is not None:
-                    written.append(rewritten)
-            outcome.files.extend(written)
-            return outcome
+            return int(doomed.num_rows)
 
-        return self._commit(table, tdir, plan)
+        return self._commit(table, uri, "delete", current_run_id(), attempt)
 
     # ------------------------------------------------------------------ reads
 
-    def _snapshot(self, table: Table) -> tuple[str, list[FileEntry]]:
-        tdir = self._state().dirs[table.name]
-        return tdir, self._live_files(tdir)
+    def _files(self, table: Table, as_of: datetime | None) -> list[str]:
+        """The live data files of `table`, now or at instant `as_of`."""
+        state = self._state()
+        uri = self._uri(state.dirs[table.name])
+        dt = self._open(uri)
+        if as_of is None:
+            return list(dt.file_uris())
+        if state.cutoff is not None and as_of < state.cutoff:
+            raise InvalidQuery(
+                f"as_of {as_of.isoformat()} is before {state.cutoff.isoformat()}, the point up "
+                "to which history was trimmed (vacuum_history)"
+            )
+        eligible = [v.version for v in self._versions(uri, dt) if v.at <= as_of]
+        if not eligible:
+            return []
+        if eligible[-1] == dt.version():
+            return list(dt.file_uris())
+        return list(self._open(uri, eligible[-1]).file_uris())
 
-    def _with_retry(self, table: Table, read: Callable[[str, list[FileEntry]], Any]) -> Any:
-        """Run a read on the newest version, once more if pruning removed its files."""
-        tdir, files = self._snapshot(table)
-        try:
-            return read(tdir, files)
-        except BackendUnavailable:  # e.g. a file pruned under a slow reader: one retry
-            tdir, files = self._snapshot(table)
-            return read(tdir, files)
+    def _scan_files(
+        self,
+        files: list[str],
+        schema: pa.Schema,
+        condition: pc.Expression | None,
+        deadline: float | None,
+        table: str | None,
+        columns: list[str] | None = None,
+        needed: Iterable[str] = (),
+    ) -> pa.Table:
+        """Read `files` as `schema` (missing columns are NULL), checking the deadline.
+
+        The filter is applied to each batch after it is cast to `schema`, not pushed into the
+        Parquet scan: delta-rs stores string columns with ``string_view`` in the files' Arrow
+        metadata, and pyarrow's pushdown cannot compare those with plain string operands.
+        `needed` names the columns `condition` reads.
+        """
+        fs, _ = self._filesystem()
+        wanted = schema if columns is None else pa.schema([schema.field(c) for c in columns])
+        if not files:
+            return wanted.empty_table()
+        read = list(dict.fromkeys([*wanted.names, *needed]))
+        with self._io():
+            dataset = ds.dataset(
+                [self._fs_path(f) for f in files], schema=schema, format="parquet",
+                filesystem=fs,
+            )
+            parts = []
+            for batch in dataset.to_batches(columns=read):
+                part = pa.Table.from_batches([batch])
+                if condition is not None:
+                    part = part.filter(condition)
+                parts.append(part.select(wanted.names))
+                if deadline is not None and time.monotonic() > deadline:
+                    raise QueryTimeout(table or "?", self.config.statement_timeout_s)
+            if not parts:
+                return wanted.empty_table()
+            return pa.concat_tables(parts).cast(wanted)
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.config.statement_timeout_s
 
     def _sorted(self, data: pa.Table, query: Query) -> pa.Table:
         indices = pc.sort_indices(data, sort_keys=sort_keys(query.order))
@@ -574,51 +640,70 @@ class ObjectStorePlugin(StoragePlugin):
         return data.take(indices)
 
     def _fetch(self, query: Query) -> list[dict[str, Any]]:
-        condition = expression(query.predicate, query.table)
-
-        def read(tdir: str, files: list[FileEntry]) -> list[dict[str, Any]]:
-            data = self._read_files(
-                query.table, tdir, files, columns=list(query.fetch_columns), filter=condition
-            )
-            return rows_from_batch(query.table, self._sorted(data, query))
-
-        return cast(list[dict[str, Any]], self._with_retry(query.table, read))
+        deadline = self._deadline()
+        table = query.table
+        files = self._files(table, query.as_of)
+        data = self._scan_files(
+            files, physical_schema(table), expression(query.predicate, table), deadline,
+            table.name, list(query.fetch_columns), _columns_of(query.predicate),
+        )
+        return rows_from_batch(table, from_physical(table, self._sorted(data, query)))
 
     def _stream(
         self, query: Query, *, batch_size: int, ordered: bool, arrow: bool
     ) -> Iterator[Any]:
-        condition = expression(query.predicate, query.table)
+        table = query.table
+        condition = expression(query.predicate, table)
         columns = list(query.columns)
 
         def batches() -> Iterator[Any]:
-            tdir, files = self._snapshot(query.table)
+            files = self._files(table, query.as_of)
+            fs, _ = self._filesystem()
             source: Iterable[pa.RecordBatch]
+            if ordered:
+                data = self._scan_files(
+                    files, physical_schema(table), condition, None, None,
+                    list(query.fetch_columns), _columns_of(query.predicate),
+                )
+                data = self._sorted(data, query).select(columns)
+                source = data.to_batches(max_chunksize=batch_size)
+            elif files:
+                with self._io():
+                    dataset = ds.dataset(
+                        [self._fs_path(f) for f in files], schema=physical_schema(table),
+                        format="parquet", filesystem=fs,
+                    )
+                read = list(dict.fromkeys([*columns, *_columns_of(query.predicate)]))
+                source = dataset.to_batches(columns=read, batch_size=batch_size)
+            else:
+                source = []
             with self._io():
-                if ordered:
-                    data = self._read_files(
-                        query.table, tdir, files, columns=list(query.fetch_columns),
-                        filter=condition,
-                    )
-                    data = self._sorted(data, query).select(columns)
-                    source = data.to_batches(max_chunksize=batch_size)
-                else:
-                    source = self._dataset(query.table, tdir, files).to_batches(
-                        columns=columns, filter=condition, batch_size=batch_size
-                    )
-                for batch in source:
-                    if batch.num_rows:
-                        yield batch if arrow else rows_from_batch(query.table, batch)
+                for raw in source:
+                    part = pa.Table.from_batches([raw])
+                    if condition is not None and not ordered:
+                        part = part.filter(condition)
+                    for batch in part.select(columns).to_batches(max_chunksize=batch_size):
+                        if not batch.num_rows:
+                            continue
+                        logical = from_physical(table, pa.Table.from_batches([batch]))
+                        if arrow:
+                            yield from logical.to_batches()
+                        else:
+                            yield rows_from_batch(table, logical)
 
         return batches()
 
-    def _count(self, table: Table, predicate: Predicate | None) -> int:
-        condition = expression(predicate, table)
-
-        def read(tdir: str, files: list[FileEntry]) -> int:
-            with self._io():
-                return int(self._dataset(table, tdir, files).count_rows(filter=condition))
-
-        return cast(int, self._with_retry(table, read))
+    def _count(
+        self, table: Table, predicate: Predicate | None, *, as_of: datetime | None = None
+    ) -> int:
+        deadline = self._deadline()
+        files = self._files(table, as_of)
+        first = table.primary_key[0]
+        data = self._scan_files(
+            files, physical_schema(table), expression(predicate, table), deadline, table.name,
+            [first], _columns_of(predicate),
+        )
+        return int(data.num_rows)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -630,19 +715,13 @@ class ObjectStorePlugin(StoragePlugin):
         try:
             fs, root = self._filesystem()
             with self._io():
-                if is_local(fs):
-                    os.makedirs(root, exist_ok=True)
-                    if not os.access(root, os.W_OK):
-                        raise BackendUnavailable(f"{root} is not writable")
-                elif self.config.protocol in ("s3", "s3a"):
+                if self.config.protocol in ("s3", "s3a"):
                     bucket = root.split("/", 1)[0]
                     try:
                         fs.ls(bucket, detail=False)
                     except FileNotFoundError:
                         raise BackendUnavailable(f"bucket {bucket!r} does not exist") from None
-                else:
-                    fs.exists(root)
-                self._schema_log().versions()
+            self._state()
         except StorageError as exc:
             return Health(ok=False, error=str(exc), **base)
         except Exception as exc:
@@ -653,3 +732,4 @@ class ObjectStorePlugin(StoragePlugin):
         with self._lock:
             self._closed = True
             self._fs = None
+

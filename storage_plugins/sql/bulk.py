@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime
+from itertools import repeat
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -23,7 +25,8 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from storage_plugins.rows import Chunk
 from storage_plugins.schema import Table
-from storage_plugins.sql.types import write_converters
+from storage_plugins.sql.history import VALID_FROM, copy_matching
+from storage_plugins.sql.types import UTCDateTime, write_converters
 
 STAGE_TABLE = "_mimir_stage"
 
@@ -49,21 +52,48 @@ def _positional_sql(stmt: Any, dialect: sa.engine.Dialect, names: list[str]) -> 
 
 
 def _convert(
-    chunk: Chunk, converters: list[Callable[[Any], Any] | None]
+    chunk: Chunk, converters: list[Callable[[Any], Any] | None], stamp: Any
 ) -> list[tuple[Any, ...]]:
     columns = [
         col if conv is None else [conv(v) for v in col]
         for conv, col in zip(converters, chunk.columns, strict=True)
     ]
-    return list(zip(*columns, strict=True))
+    return list(zip(*columns, repeat(stamp, chunk.size), strict=True))
+
+
+def _chunk_keys(table: Table, sa_table: sa.Table, chunk: Chunk) -> Any:
+    """The condition "key is one of this chunk's keys"."""
+    names = table.column_names
+    pk = [sa_table.c[k] for k in table.primary_key]
+    values = [chunk.columns[names.index(k)] for k in table.primary_key]
+    if len(pk) == 1:
+        return pk[0].in_(values[0])
+    return sa.tuple_(*pk).in_(list(zip(*values, strict=True)))
 
 
 class ExecutemanyWriter:
-    """SQLite and MySQL: one prepared INSERT, rows sent with ``cursor.executemany``."""
+    """SQLite and MySQL: one prepared INSERT, rows sent with ``cursor.executemany``.
 
-    def __init__(self, conn: sa.Connection, sa_table: sa.Table, table: Table, mode: str) -> None:
+    For upserts, each chunk first copies the stored versions of its keys into the history
+    table (MySQL locks them first: its INSERT ... SELECT reads without locks).
+    """
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        sa_table: sa.Table,
+        table: Table,
+        mode: str,
+        stamp: datetime,
+        history: sa.Table | None,
+    ) -> None:
         dialect = conn.dialect
-        names = table.column_names
+        self.conn = conn
+        self.sa_table = sa_table
+        self.table = table
+        self.stamp = stamp
+        self.history = history if mode == "upsert" else None
+        names = [*table.column_names, VALID_FROM]
         non_key = [n for n in names if n not in table.primary_key]
         stmt: Any
         if dialect.name == "sqlite":
@@ -82,11 +112,20 @@ class ExecutemanyWriter:
                 updated = non_key or table.primary_key[:1]
                 stmt = stmt.on_duplicate_key_update({n: stmt.inserted[n] for n in updated})
         self.sql = _positional_sql(stmt, dialect, names)
-        self.converters = write_converters(sa_table, dialect)
+        converters = write_converters(sa_table, dialect)
+        self.converters = converters[:-1]
+        stamp_converter = converters[-1]
+        self.stamp_value = stamp if stamp_converter is None else stamp_converter(stamp)
         self.cursor = conn.connection.cursor()
 
     def add(self, chunk: Chunk) -> None:
-        self.cursor.executemany(self.sql, _convert(chunk, self.converters))
+        if self.history is not None:
+            condition = _chunk_keys(self.table, self.sa_table, chunk)
+            if self.conn.dialect.name == "mysql":
+                pk = [self.sa_table.c[k] for k in self.table.primary_key]
+                self.conn.execute(sa.select(*pk).where(condition).with_for_update()).all()
+            copy_matching(self.conn, self.sa_table, self.history, condition, self.stamp)
+        self.cursor.executemany(self.sql, _convert(chunk, self.converters, self.stamp_value))
 
     def finish(self) -> None:
         self.cursor.close()
@@ -97,16 +136,31 @@ class ExecutemanyWriter:
 
 
 class CopyWriter:
-    """PostgreSQL: ``COPY FROM STDIN``, staged through a temp table for upserts."""
+    """PostgreSQL: ``COPY FROM STDIN``, staged through a temp table for upserts.
 
-    def __init__(self, conn: sa.Connection, sa_table: sa.Table, table: Table, mode: str) -> None:
+    An upsert copies the stored versions of the staged keys into the history table (locking
+    them, so a concurrent upsert waits and then copies the version this one wrote) before
+    merging.
+    """
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        sa_table: sa.Table,
+        table: Table,
+        mode: str,
+        stamp: datetime,
+        history: sa.Table | None,
+    ) -> None:
         self.conn = conn
         self.mode = mode
+        self.stamp = stamp
         preparer = conn.dialect.identifier_preparer
-        names = table.column_names
+        names = [*table.column_names, VALID_FROM]
         column_list = ", ".join(preparer.quote(n) for n in names)
         target = preparer.format_table(sa_table)
         self.merge: Any = None
+        self.keep: Any = None
         if mode == "upsert":
             stage = preparer.quote(STAGE_TABLE)
             conn.exec_driver_sql(
@@ -116,6 +170,21 @@ class CopyWriter:
             target = stage
             stage_table = sa.table(STAGE_TABLE, *(sa.column(n) for n in names))
             stmt = postgresql.insert(sa_table).from_select(names, sa.select(stage_table))
+            if history is not None:
+                kept = [c.name for c in history.columns if c.name != "_valid_to"]
+                joined = sa_table.join(
+                    stage_table,
+                    sa.and_(*(sa_table.c[k] == stage_table.c[k] for k in table.primary_key)),
+                )
+                old = (
+                    sa.select(
+                        *(sa_table.c[n] for n in kept),
+                        sa.literal(stamp, UTCDateTime()).label("_valid_to"),
+                    )
+                    .select_from(joined)
+                    .with_for_update(of=sa_table)
+                )
+                self.keep = history.insert().from_select([*kept, "_valid_to"], old)
             non_key = [n for n in names if n not in table.primary_key]
             if non_key:
                 self.merge = stmt.on_conflict_do_update(
@@ -132,12 +201,14 @@ class CopyWriter:
 
     def add(self, chunk: Chunk) -> None:
         write_row = self.copy.write_row
-        for row in zip(*chunk.columns, strict=True):
+        for row in zip(*chunk.columns, repeat(self.stamp, chunk.size), strict=True):
             write_row(row)
 
     def finish(self) -> None:
         self.copy_cm.__exit__(None, None, None)
         self.cursor.close()
+        if self.keep is not None:
+            self.conn.execute(self.keep)
         if self.merge is not None:
             self.conn.execute(self.merge)
 
@@ -148,8 +219,21 @@ class CopyWriter:
             self.cursor.close()
 
 
-def bulk_writer(conn: sa.Connection, sa_table: sa.Table, table: Table, mode: str) -> BulkWriter:
-    """The writer for this connection's dialect. ``replace`` must have emptied the table."""
+def bulk_writer(
+    conn: sa.Connection,
+    sa_table: sa.Table,
+    table: Table,
+    mode: str,
+    *,
+    stamp: datetime,
+    history: sa.Table | None = None,
+) -> BulkWriter:
+    """The writer for this connection's dialect. ``replace`` must have emptied the table.
+
+    Every row gets `stamp` as the start of its current version; upserts keep the versions
+    they replace in `history`.
+    """
+    effective = "insert" if mode == "replace" else mode
     if conn.dialect.name == "postgresql":
-        return CopyWriter(conn, sa_table, table, "insert" if mode == "replace" else mode)
-    return ExecutemanyWriter(conn, sa_table, table, "insert" if mode == "replace" else mode)
+        return CopyWriter(conn, sa_table, table, effective, stamp, history)
+    return ExecutemanyWriter(conn, sa_table, table, effective, stamp, history)

@@ -6,6 +6,8 @@ and UTC datetimes apply to filter operands too); identifiers come from the schem
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,31 +16,44 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage_plugins.query import And, Filter, Op, Or, OrderBy, Predicate, Query
 from storage_plugins.schema import Table
 
+_COMPARISONS: dict[Op, Callable[[Any, Any], ColumnElement[bool]]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
 
-def _filter(flt: Filter, table: sa.Table) -> ColumnElement[bool]:
+
+def _is_null(col: Any, value: Any) -> ColumnElement[bool]:
+    return col.is_(None) if value else col.is_not(None)
+
+
+def _in(col: Any, value: Any) -> ColumnElement[bool]:
+    return col.in_(list(value)) if value else sa.false()
+
+
+def _like(col: Any, value: Any) -> ColumnElement[bool]:
+    return col.like(value, escape="\\")
+
+
+_SPECIAL: dict[Op, Callable[[Any, Any], ColumnElement[bool]]] = {
+    Op.IS_NULL: _is_null,
+    Op.IN: _in,
+    Op.LIKE: _like,
+}
+
+
+def _filter(flt: Filter, table: Any) -> ColumnElement[bool]:
     col = table.c[flt.column]
-    op, value = flt.op, flt.value
-    if op is Op.IS_NULL:
-        return col.is_(None) if value else col.is_not(None)
-    if op is Op.IN:
-        return col.in_(list(value)) if value else sa.false()
-    if op is Op.LIKE:
-        return col.like(value, escape="\\")
-    value = sa.literal(value, col.type)  # a typed bind, also for True/False
-    if op is Op.EQ:
-        return col == value
-    if op is Op.NE:
-        return col != value
-    if op is Op.LT:
-        return col < value
-    if op is Op.LE:
-        return col <= value
-    if op is Op.GT:
-        return col > value
-    return col >= value
+    special = _SPECIAL.get(flt.op)
+    if special is not None:
+        return special(col, flt.value)
+    return _COMPARISONS[flt.op](col, sa.literal(flt.value, col.type))  # a typed bind
 
 
-def where_clause(predicate: Predicate | None, table: sa.Table) -> ColumnElement[bool] | None:
+def where_clause(predicate: Predicate | None, table: Any) -> ColumnElement[bool] | None:
     """The SQL condition for `predicate` (None: no condition)."""
     if predicate is None:
         return None
@@ -52,7 +67,7 @@ def where_clause(predicate: Predicate | None, table: sa.Table) -> ColumnElement[
     return sa.or_(sa.false(), *clauses) if clauses else sa.false()
 
 
-def order_clauses(order: tuple[OrderBy, ...], schema: Table, table: sa.Table) -> list[Any]:
+def order_clauses(order: tuple[OrderBy, ...], schema: Table, table: Any) -> list[Any]:
     """ORDER BY terms with NULLs first ascending and last descending, on every dialect.
 
     ``NULLS FIRST`` is not portable (MySQL lacks it), so nullable columns get an explicit
@@ -69,7 +84,7 @@ def order_clauses(order: tuple[OrderBy, ...], schema: Table, table: sa.Table) ->
 
 
 def select_statement(
-    query: Query, table: sa.Table, *, ordered: bool = True, columns: tuple[str, ...] | None = None
+    query: Query, table: Any, *, ordered: bool = True, columns: tuple[str, ...] | None = None
 ) -> sa.Select[Any]:
     """SELECT for a query: its fetch columns, condition, order and ``limit + 1`` rows."""
     names = query.fetch_columns if columns is None else columns

@@ -20,9 +20,10 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -42,14 +43,18 @@ from storage_plugins.base import (
 )
 from storage_plugins.errors import (
     BackendUnavailable,
+    InvalidQuery,
+    QueryTimeout,
     RowRejected,
     StorageError,
     WriteConflict,
 )
+from storage_plugins.history import HistoryEntry, current_run_id
 from storage_plugins.migrate import SchemaChange, diff_schemas
 from storage_plugins.query import Predicate, Query
 from storage_plugins.rows import KeyIndex, check_repeats, key_index, prepare_rows
 from storage_plugins.schema import Table, TabularSchema
+from storage_plugins.sql import history as hist
 from storage_plugins.sql.bulk import bulk_writer
 from storage_plugins.sql.compile import select_statement, where_clause
 from storage_plugins.sql.config import SQLConfig
@@ -67,6 +72,21 @@ class _Cached:
     version: int
     schema: TabularSchema
     tables: dict[str, sa.Table]
+    history: dict[str, sa.Table]
+
+
+_TIMEOUT_CODES = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """True when the backend cancelled a statement for running past its time limit."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    if getattr(orig, "sqlstate", None) == "57014":
+        return True
+    args = getattr(orig, "args", None) or (None,)
+    if args[0] in _TIMEOUT_CODES:
+        return True
+    return type(orig).__name__ == "OperationalError" and str(orig) == "interrupted"
 
 
 class _Retry(Exception):
@@ -117,6 +137,7 @@ class SQLStoragePlugin(StoragePlugin):
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_writers: ClassVar[bool] = True
     supports_indexes: ClassVar[bool] = True
+    supports_history: ClassVar[bool] = True
 
     def __init__(self, config: SQLConfig | Mapping[str, Any]) -> None:
         """Validate the settings; connects on first use."""
@@ -245,28 +266,75 @@ class SQLStoragePlugin(StoragePlugin):
                     raise self._unavailable(exc) from exc
                 raise
 
+    @contextmanager
+    def _reading(self, table: str) -> Iterator[sa.Connection]:
+        """A connection whose statements the backend cancels after `statement_timeout_s`."""
+        limit = self.config.statement_timeout_s
+        with self._connect() as conn:
+            undo = self._limit_time(conn, limit)
+            try:
+                yield conn
+            except sa.exc.DBAPIError as exc:
+                if _is_timeout(exc):
+                    raise QueryTimeout(table, limit) from exc
+                raise
+            finally:
+                undo()
+
+    def _limit_time(self, conn: sa.Connection, limit: float) -> Callable[[], None]:
+        """Arm the dialect's statement timeout on `conn`; returns the function disarming it."""
+        dialect = conn.dialect
+        if dialect.name == "postgresql":  # SET LOCAL ends with the read's transaction
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, round(limit * 1000))}")
+            return lambda: None
+        if dialect.name == "mysql":
+            if getattr(dialect, "is_mariadb", False):
+                setting, value = "max_statement_time", f"{limit:.6f}"
+            else:
+                setting, value = "max_execution_time", str(max(1, round(limit * 1000)))
+            conn.exec_driver_sql(f"SET SESSION {setting} = {value}")
+
+            def reset() -> None:
+                try:
+                    conn.exec_driver_sql(f"SET SESSION {setting} = 0")
+                except sa.exc.DBAPIError:
+                    conn.invalidate()  # never hand a limited connection back to the pool
+
+            return reset
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        deadline = time.monotonic() + limit
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+        return lambda: raw.set_progress_handler(None, 0)
+
     # ------------------------------------------------------------------ schema
 
-    def _sa_tables(self, schema: TabularSchema, dialect: Dialect) -> dict[str, sa.Table]:
+    def _sa_tables(
+        self, schema: TabularSchema, dialect: Dialect
+    ) -> tuple[dict[str, sa.Table], dict[str, sa.Table]]:
         metadata = sa.MetaData()
-        return {t.name: build_table(t, metadata, dialect) for t in schema.tables}
+        tables = {t.name: build_table(t, metadata, dialect) for t in schema.tables}
+        history = {
+            t.name: hist.build_history_table(t, metadata, dialect) for t in schema.tables
+        }
+        return tables, history
 
     def _load(self, conn: sa.Connection) -> _Cached:
         """The stored schema as of this connection's transaction (cached by version)."""
         if not self._schema_table_seen:
             if not sa.inspect(conn).has_table(SCHEMA_TABLE):
-                return _Cached(0, TabularSchema(), {})
+                return _Cached(0, TabularSchema(), {}, {})
             self._schema_table_seen = True
         meta = schema_table(sa.MetaData())
         version = conn.execute(sa.select(meta.c.version).where(meta.c.id == 1)).scalar()
         if version is None:
-            return _Cached(0, TabularSchema(), {})
+            return _Cached(0, TabularSchema(), {}, {})
         cached = self._cache
         if cached is not None and cached.version == version:
             return cached
         body = conn.execute(sa.select(meta.c.body).where(meta.c.id == 1)).scalar_one()
         schema = TabularSchema.model_validate_json(body)
-        cached = _Cached(int(version), schema, self._sa_tables(schema, conn.dialect))
+        cached = _Cached(int(version), schema, *self._sa_tables(schema, conn.dialect))
         self._cache = cached
         return cached
 
@@ -291,6 +359,7 @@ class SQLStoragePlugin(StoragePlugin):
                 try:
                     meta = schema_table(sa.MetaData())
                     meta.create(conn, checkfirst=True)
+                    hist.log_table(meta.metadata).create(conn, checkfirst=True)
                     cached = self._load(conn)
                     change = diff_schemas(cached.schema, schema)
                     check_change(change, force=force)
@@ -320,37 +389,60 @@ class SQLStoragePlugin(StoragePlugin):
         desired: TabularSchema,
         change: SchemaChange,
     ) -> None:
-        old = self._sa_tables(current, conn.dialect)
-        new = self._sa_tables(desired, conn.dialect)
+        """Carry out `change`; history tables follow their tables (columns added and dropped
+        alike, so past versions stay readable under the new schema), and each touched
+        table's log records the migration."""
+        old, old_hist = self._sa_tables(current, conn.dialect)
+        new, new_hist = self._sa_tables(desired, conn.dialect)
         ops = Operations(MigrationContext.configure(conn))
+        now = datetime.now(UTC)
+        touched: dict[str, str] = {}
         for step in change.changes:
-            if step.kind == "create_table":
-                new[step.table].create(conn)
-            elif step.kind == "drop_table":
-                old[step.table].drop(conn)
-            elif step.kind == "recreate_table":
-                old[step.table].drop(conn)
-                new[step.table].create(conn)
+            name = step.table
+            if step.kind in ("create_table", "recreate_table", "drop_table"):
+                if step.kind != "create_table":
+                    old[name].drop(conn)
+                    old_hist[name].drop(conn)
+                hist.forget(conn, name)
+                if step.kind != "drop_table":
+                    new[name].create(conn)
+                    new_hist[name].create(conn)
+                    touched[name] = "create"
+                else:
+                    touched.pop(name, None)
             elif step.kind == "add_column":
-                col = new[step.table].c[cast(str, step.column)]
-                ops.add_column(step.table, sa.Column(col.name, col.type, nullable=True))
+                col = new[name].c[cast(str, step.column)]
+                ops.add_column(name, sa.Column(col.name, col.type, nullable=True))
+                ops.add_column(hist.history_name(name), sa.Column(col.name, col.type))
+                touched.setdefault(name, "migrate")
             elif step.kind == "drop_column":
-                ops.drop_column(step.table, cast(str, step.column))
+                ops.drop_column(name, cast(str, step.column))
+                ops.drop_column(hist.history_name(name), cast(str, step.column))
+                touched.setdefault(name, "migrate")
             elif step.kind == "add_index":
-                next(ix for ix in new[step.table].indexes if ix.name == step.index).create(conn)
+                next(ix for ix in new[name].indexes if ix.name == step.index).create(conn)
             elif step.kind == "drop_index":
-                next(ix for ix in old[step.table].indexes if ix.name == step.index).drop(conn)
+                next(ix for ix in old[name].indexes if ix.name == step.index).drop(conn)
+        for name, operation in touched.items():
+            stamp = hist.next_stamp(conn, name, now)
+            hist.record(conn, name, stamp, operation, None, current_run_id())
 
     # ------------------------------------------------------------------ writes
 
     def write(
-        self, table: str, rows: Iterable[Mapping[str, Any]], *, mode: WriteMode = "insert"
+        self,
+        table: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        mode: WriteMode = "insert",
+        run_id: str | None = None,
     ) -> WriteResult:
         check_mode(mode)
+        run = current_run_id(run_id)
         attempts = _WRITE_ATTEMPTS if isinstance(rows, Sequence) else 1
         for attempt in range(1, attempts + 1):
             try:
-                return self._write_once(table, rows, mode)
+                return self._write_once(table, rows, mode, run)
             except _Retry as exc:
                 if attempt == attempts:
                     raise WriteConflict(
@@ -360,7 +452,9 @@ class SQLStoragePlugin(StoragePlugin):
                 time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 - jitter
         raise AssertionError("unreachable")
 
-    def _write_once(self, table: str, rows: Iterable[Mapping[str, Any]], mode: str) -> WriteResult:
+    def _write_once(
+        self, table: str, rows: Iterable[Mapping[str, Any]], mode: str, run_id: str | None
+    ) -> WriteResult:
         keys: KeyIndex | None = None
         schema_table_: Table | None = None
         sa_table: sa.Table | None = None
@@ -371,9 +465,14 @@ class SQLStoragePlugin(StoragePlugin):
                 schema_table_ = cached.schema.table(table)
                 sa_table = cached.tables[table]
                 keys = key_index(schema_table_)
+                history = cached.history[table]
+                stamp = hist.next_stamp(conn, table, datetime.now(UTC))
                 if mode == "replace":
+                    hist.copy_matching(conn, sa_table, history, None, stamp)
                     conn.execute(sa.delete(sa_table))
-                writer = bulk_writer(conn, sa_table, schema_table_, mode)
+                writer = bulk_writer(
+                    conn, sa_table, schema_table_, mode, stamp=stamp, history=history
+                )
                 try:
                     for chunk in prepare_rows(
                         schema_table_, rows, keys=keys, chunk_rows=self.config.chunk_rows
@@ -384,6 +483,8 @@ class SQLStoragePlugin(StoragePlugin):
                 except BaseException:
                     writer.abort()
                     raise
+                if count or mode == "replace":
+                    hist.record(conn, table, stamp, mode, count, run_id)
         except (RowRejected, StorageError):
             raise
         except Exception as exc:
@@ -425,20 +526,98 @@ class SQLStoragePlugin(StoragePlugin):
         return None
 
     def _delete(self, table: Table, predicate: Predicate | None) -> int:
+        run_id = current_run_id()
         try:
             with self._connect(write=True) as conn:
+                cached = self._load(conn)
                 sa_table = self._sa_table(conn, table)
-                stmt = sa.delete(sa_table)
+                history = cached.history[table.name]
+                stamp = hist.next_stamp(conn, table.name, datetime.now(UTC))
                 condition = where_clause(predicate, sa_table)
-                if condition is not None:
-                    stmt = stmt.where(condition)
-                return int(conn.execute(stmt).rowcount)
+                deleted = self._delete_keeping(conn, sa_table, history, condition, stamp)
+                if deleted:
+                    hist.record(conn, table.name, stamp, "delete", deleted, run_id)
+                return deleted
         except sa.exc.DBAPIError as exc:
             if _classify(exc, self._dbapi) == "conflict":
                 raise WriteConflict(
                     f"deleting rows of {table.name!r} hit a conflict: {_message(exc)}"
                 ) from exc
             raise StorageError(f"deleting rows of {table.name!r} failed: {_message(exc)}") from exc
+
+    @staticmethod
+    def _delete_keeping(
+        conn: sa.Connection,
+        sa_table: sa.Table,
+        history: sa.Table,
+        condition: Any,
+        stamp: datetime,
+    ) -> int:
+        """Delete the matching rows, moving them into the history table, atomically.
+
+        PostgreSQL does both in one statement (a DELETE ... RETURNING feeding the INSERT),
+        so a row committed concurrently can never be deleted without its history row; MySQL
+        locks the rows first; SQLite writers are serialised anyway.
+        """
+        if conn.dialect.name == "postgresql":
+            kept = [c.name for c in history.columns if c.name != hist.VALID_TO]
+            gone = sa.delete(sa_table)
+            if condition is not None:
+                gone = gone.where(condition)
+            cte = gone.returning(*(sa_table.c[n] for n in kept)).cte("gone")
+            moved = sa.select(
+                *(cte.c[n] for n in kept),
+                sa.literal(stamp, hist.UTCDateTime()).label(hist.VALID_TO),
+            )
+            inserted = (
+                history.insert()
+                .from_select([*kept, hist.VALID_TO], moved)
+                .returning(history.c[hist.VALID_TO])
+                .cte("moved")
+            )
+            counted = sa.select(sa.func.count()).select_from(inserted)
+            return int(conn.execute(counted).scalar_one())
+        if conn.dialect.name == "mysql":
+            locked = sa.select(*sa_table.primary_key.columns).with_for_update()
+            conn.execute(locked if condition is None else locked.where(condition)).all()
+        hist.copy_matching(conn, sa_table, history, condition, stamp)
+        stmt = sa.delete(sa_table)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        return int(conn.execute(stmt).rowcount)
+
+    # ------------------------------------------------------------------ history
+
+    def _history(self, table: Table, limit: int) -> list[HistoryEntry]:
+        with self._connect() as conn:
+            self._load(conn)
+            if not sa.inspect(conn).has_table(hist.LOG_TABLE):
+                return []
+            return [HistoryEntry(**e) for e in hist.entries(conn, table.name, limit)]
+
+    def _vacuum(self, cutoff: datetime) -> int:
+        removed = 0
+        with self._connect(write=True) as conn:
+            cached = self._load(conn)
+            for history in cached.history.values():
+                stmt = history.delete().where(history.c[hist.VALID_TO] < cutoff)
+                removed += int(conn.execute(stmt).rowcount)
+            hist.record(conn, hist.VACUUM_MARK, cutoff, "vacuum", removed, current_run_id())
+        return removed
+
+    def _source(self, conn: sa.Connection, query_table: Table, as_of: datetime | None) -> Any:
+        """The table, or the subquery of its rows as of `as_of` (refused before a vacuum)."""
+        sa_table = self._sa_table(conn, query_table)
+        if as_of is None:
+            return sa_table
+        cutoff = hist.vacuum_cutoff(conn)
+        if cutoff is not None and as_of < cutoff:
+            raise InvalidQuery(
+                f"as_of {as_of.isoformat()} is before {cutoff.isoformat()}, the point up to "
+                "which history was trimmed (vacuum_history)"
+            )
+        history = self._load(conn).history[query_table.name]
+        return hist.as_of_source(query_table, sa_table, history, as_of)
 
     # ------------------------------------------------------------------ reads
 
@@ -454,8 +633,8 @@ class SQLStoragePlugin(StoragePlugin):
 
     def _fetch(self, query: Query) -> list[dict[str, Any]]:
         names = query.fetch_columns
-        with self._connect() as conn:
-            stmt = select_statement(query, self._sa_table(conn, query.table))
+        with self._reading(query.table.name) as conn:
+            stmt = select_statement(query, self._source(conn, query.table, query.as_of))
             return [dict(zip(names, row, strict=True)) for row in conn.execute(stmt)]
 
     def _stream(
@@ -495,9 +674,11 @@ class SQLStoragePlugin(StoragePlugin):
             cached = self._load(conn)
         return self._get_engine(), dict(cached.tables)
 
-    def _count(self, table: Table, predicate: Predicate | None) -> int:
-        with self._connect() as conn:
-            sa_table = self._sa_table(conn, table)
+    def _count(
+        self, table: Table, predicate: Predicate | None, *, as_of: datetime | None = None
+    ) -> int:
+        with self._reading(table.name) as conn:
+            sa_table = self._source(conn, table, as_of)
             stmt = sa.select(sa.func.count()).select_from(sa_table)
             condition = where_clause(predicate, sa_table)
             if condition is not None:

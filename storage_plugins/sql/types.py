@@ -182,6 +182,8 @@ def build_table(table: Table, metadata: sa.MetaData, dialect: Dialect) -> sa.Tab
             "mysql_charset": "utf8mb4",
             "mysql_collate": mysql_collation(dialect),
         }
+    # the hidden start of each row's current version (see storage_plugins.sql.history)
+    columns.append(sa.Column("_valid_from", UTCDateTime(), nullable=True))
     sa_table = sa.Table(table.name, metadata, *columns, **kwargs)
     for index in table.indexes:
         lengths = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def test_bulk_path_per_dialect(sql_plugin: SQLStoragePlugin) -> None:
     engine = sql_plugin._get_engine()
     with engine.begin() as conn:
         sa_table = sql_plugin._sa_table(conn, AMOUNT)
-        writer = bulk_writer(conn, sa_table, AMOUNT, "upsert")
+        writer = bulk_writer(conn, sa_table, AMOUNT, "upsert", stamp=datetime.now(UTC))
         expected = CopyWriter if engine.dialect.name == "postgresql" else ExecutemanyWriter
         assert isinstance(writer, expected)
         writer.abort()

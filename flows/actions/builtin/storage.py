@@ -19,6 +19,8 @@ from domain.published import find_class, published
 from domain.raw_area import RawRowsRejected, raw_table_name, write_raw
 from domain.stores import open_project_store
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
+from storage_plugins.history import run_context
+from storage_plugins.jsonform import json_row
 
 
 class StorageTarget(StrictParams):
@@ -74,7 +76,8 @@ def storage_write(params: StorageWriteParams, ctx: ActionContext) -> dict[str, A
     """Write records atomically; returns the table and the number of rows (not the rows)."""
     store = open_project_store(ctx.project, ctx.storage_url)
     try:
-        return write_records(store, params, params.rows, ctx)
+        with run_context(ctx.run_id):  # table_history names the run behind each change
+            return write_records(store, params, params.rows, ctx)
     finally:
         store.close()
 
@@ -155,6 +158,7 @@ def storage_read(params: StorageReadParams, ctx: ActionContext) -> dict[str, Any
             order_by=params.order_by,
             limit=params.limit,
         )
-        return {"table": table, "rows": page.rows, "more": page.next_cursor is not None}
+        rows = [json_row(store.describe(table), r) for r in page.rows]  # same JSON everywhere
+        return {"table": table, "rows": rows, "more": page.next_cursor is not None}
     finally:
         store.close()
