@@ -16,13 +16,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import Session, func, select
 
 from mimir_api.core.errors import Conflict, InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import MLModel, MLModelVersion, Project, as_utc, utcnow
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.inputs import StrictInput
 from mimir_api.services.project_access import detached_project, project_row, project_store
 from mimir_api.services.projects import ProjectName
 from mimir_api.services.registry import operation
@@ -44,18 +45,14 @@ ModelName = Annotated[
 ]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ModelRef(_Input):
+class ModelRef(StrictInput):
     """A model of a project."""
 
     project: ProjectName
     name: ModelName
 
 
-class ProjectModels(_Input):
+class ProjectModels(StrictInput):
     """Input of list_models."""
 
     project: ProjectName
@@ -68,7 +65,7 @@ class ModelCreate(ModelRef):
     spec: ModelSpec = Field(description="Class, target, features and algorithm.")
 
 
-class ExplainQuery(_Input):
+class ExplainQuery(StrictInput):
     """Input of explain_features."""
 
     project: ProjectName

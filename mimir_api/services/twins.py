@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -41,6 +41,7 @@ from mimir_api.db.models import (
     utcnow,
 )
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.inputs import StrictInput
 from mimir_api.services.ontology_versions import OntologyName
 from mimir_api.services.project_access import open_store_of, project_row
 from mimir_api.services.projects import ProjectName
@@ -73,24 +74,20 @@ class QueryTimedOut(MimirError):
     title = "Query timed out"
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProjectTwins(_Input):
+class ProjectTwins(StrictInput):
     """Input of list_twins."""
 
     project: ProjectName
 
 
-class TwinRef(_Input):
+class TwinRef(StrictInput):
     """Input of operations on one twin."""
 
     project: ProjectName
     twin: TwinName
 
 
-class TwinSettings(_Input):
+class TwinSettings(StrictInput):
     """The settings a twin is created or updated with."""
 
     description: str | None = Field(default=None, max_length=4000, description="What it is for.")
@@ -446,7 +443,7 @@ def export_twin(ctx: ServiceContext, params: TwinExport) -> TwinExported:
 # --------------------------------------------------------------------------- browsing
 
 
-class EntityFilter(_Input):
+class EntityFilter(StrictInput):
     """One typed condition on an attribute of the class."""
 
     attribute: str = Field(min_length=1, max_length=200, description="Attribute (property name).")
