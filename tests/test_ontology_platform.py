@@ -21,6 +21,7 @@ from tests.conftest import Platform
 from tests.test_pipelines_platform import run_until_final, save, wait_for
 from tests.test_platform import mcp_http_client
 from tests.utils.runs import completed_result, wait_for_run
+from tests.utils.sqlite_rows import user_columns, user_rows
 
 PROJECT = "onto-e2e"
 PROJECT_SLOT = f"mimir-extract-ontology-{PROJECT}"
@@ -59,13 +60,13 @@ def api(platform: Platform, method: str, tail: str, **kwargs: Any) -> httpx.Resp
 def rows(platform: Platform, table: str) -> list[tuple[Any, ...]]:
     db = platform.home / "projects" / PROJECT / "tables.sqlite"
     with sqlite3.connect(db) as connection:
-        return sorted(connection.execute(f'SELECT * FROM "{table}"'))
+        return sorted(user_rows(connection, table))
 
 
 def columns(platform: Platform, table: str) -> list[str]:
     db = platform.home / "projects" / PROJECT / "tables.sqlite"
     with sqlite3.connect(db) as connection:
-        return [r[1] for r in connection.execute(f'PRAGMA table_info("{table}")')]
+        return user_columns(connection, table)
 
 
 def extraction_runs(platform: Platform) -> list[dict[str, Any]]:

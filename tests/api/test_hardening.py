@@ -5,6 +5,7 @@ placeholder secrets, the uniform webhook answer and MCP tool listing."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -211,18 +212,29 @@ def test_405_allow_lists_every_method_of_the_path(client: TestClient) -> None:
     response = client.delete(f"{API}/projects")
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
     spec = client.get(f"{API}/openapi.json").json()
+    templates = {
+        path: re.compile("^" + re.sub(r"{[^}]+}", "[^/]+", path) + "$") for path in spec["paths"]
+    }
     for path, operations in spec["paths"].items():
         documented = {method.upper() for method in operations}
-        unused = {"GET", "POST", "PUT", "PATCH", "DELETE"} - documented
+        probe = path.replace("{", "").replace("}", "")
+        # A method another template serves at the same URL (GET …/models/explain is
+        # get_model of a model named "explain") is routed there, rightly: not a 405 case.
+        elsewhere = {
+            method.upper()
+            for other, pattern in templates.items()
+            if other != path and pattern.match(probe)
+            for method in spec["paths"][other]
+        }
+        unused = {"GET", "POST", "PUT", "PATCH", "DELETE"} - documented - elsewhere
         if not unused:
             continue
-        probe = path.replace("{", "").replace("}", "")
         response = client.request(
             sorted(unused)[0], probe, headers={"content-type": "application/json"}
         )
         assert response.status_code == 405, (path, response.text)
         allowed = set(response.headers["allow"].split(", ")) - {"HEAD"}
-        assert allowed == documented, path
+        assert allowed == documented | elsewhere, path
 
 
 # 8. The browser rules --------------------------------------------------------------------

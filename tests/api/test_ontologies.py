@@ -28,6 +28,7 @@ from ontology import extract, load_ontology, to_turtle
 from tests.conftest import Platform
 from tests.utils.runs import completed_result
 from tests.utils.servers import PrefectServer
+from tests.utils.sqlite_rows import user_rows, user_tables
 
 API = "/api/v1"
 SHOP = """@prefix : <http://example.org/shop#> .
@@ -75,10 +76,7 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
 def tables_of(project: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
     db = Path(urlsplit(project["storage_url"]).path) / "tables.sqlite"
     with sqlite3.connect(db) as connection:
-        names = [
-            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        ]
-        return {n: list(connection.execute(f'SELECT * FROM "{n}"')) for n in names}
+        return {n: user_rows(connection, n) for n in user_tables(connection)}
 
 
 @pytest.fixture
@@ -336,9 +334,7 @@ def test_a_newer_proposal_supersedes_older_open_ones(
     two = ok(client.post(f"{base}/proposals", json={"extracted": _extracted(newer)}), 201)
     assert (one["status"], two["status"]) == ("proposed", "proposed")
     assert one["superseded"] == [] and two["superseded"] == [one["version"]]
-    assert [p["version"] for p in ok(client.get(f"{base}/proposals"))["items"]] == [
-        two["version"]
-    ]
+    assert [p["version"] for p in ok(client.get(f"{base}/proposals"))["items"]] == [two["version"]]
     closed = ok(client.get(f"{base}/proposals", params={"status": "superseded"}))["items"]
     assert [p["version"] for p in closed] == [one["version"]]
     assert f"superseded by proposal {two['version']}" in closed[0]["message"]
@@ -346,9 +342,7 @@ def test_a_newer_proposal_supersedes_older_open_ones(
     assert refused.status_code == 409
 
 
-def test_stale_and_rejected_proposals(
-    flow_client: TestClient, flow_shop: dict[str, Any]
-) -> None:
+def test_stale_and_rejected_proposals(flow_client: TestClient, flow_shop: dict[str, Any]) -> None:
     client, shop = flow_client, flow_shop
     _raw_orders(shop, ORDERS, "run-1")
     base = onto("shop", "/main")

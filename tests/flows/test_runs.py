@@ -11,6 +11,7 @@ import pytest
 
 from tests.utils.http_server import ORDERS, HTTPFixture
 from tests.utils.servers import PrefectServer
+from tests.utils.sqlite_rows import user_rows
 
 
 def task_runs(prefect: PrefectServer, run_id: str) -> list[dict[str, Any]]:
@@ -22,7 +23,7 @@ def task_runs(prefect: PrefectServer, run_id: str) -> list[dict[str, Any]]:
 
 def raw_rows(storage, table: str) -> list[tuple]:  # type: ignore[no-untyped-def]
     with sqlite3.connect(storage / "tables.sqlite") as db:
-        return db.execute(f"SELECT * FROM {table}").fetchall()
+        return user_rows(db, table)
 
 
 PAGINATED = """
