@@ -29,7 +29,7 @@ def raw_rows(run_flow: Any, source: str) -> list[dict[str, Any]]:
         table = raw_table_name(source)
         if table not in store.tables():
             return []
-        return list(store.read(table, limit=1_000_000).rows)
+        return [row for batch in store.iter_batches(table) for row in batch]
     finally:
         store.close()
 
