@@ -22,6 +22,7 @@ from domain.stores import open_project_store
 from flows.actions.base import ActionContext, PermanentError, action
 from flows.actions.builtin.files import safe_path
 from flows.actions.builtin.storage import StorageTarget, write_records
+from storage_plugins.history import run_context
 
 # A whole-document JSON array must be parsed at once; above this, use JSON Lines or CSV.
 MAX_JSON_ARRAY_BYTES = 256 * 1024 * 1024
@@ -103,7 +104,7 @@ def storage_load(params: StorageLoadParams, ctx: ActionContext) -> dict[str, Any
     batches = 0
     last: dict[str, Any] = {}
     try:
-        with fs.open(path, "rb") as raw:
+        with run_context(ctx.run_id), fs.open(path, "rb") as raw:
             text = io.TextIOWrapper(raw, encoding=params.encoding, newline="")
             if params.format == "csv":
                 records = _csv_records(text, params.delimiter)
