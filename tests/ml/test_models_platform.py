@@ -40,6 +40,9 @@ pytestmark = pytest.mark.timeout(1800)  # flow runs start slowly on a shared mac
 
 
 def call(platform: Platform, method: str, tail: str, **kwargs: Any) -> httpx.Response:
+    # State changes are JSON, even without a body (the API refuses others: CSRF guard).
+    if method in ("POST", "PUT", "PATCH") and "json" not in kwargs and "content" not in kwargs:
+        kwargs["json"] = {}
     return httpx.request(method, f"{platform.api}/projects/{PROJECT}{tail}",
                          headers=platform.headers(), timeout=300, **kwargs)
 
