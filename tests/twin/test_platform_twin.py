@@ -43,6 +43,9 @@ CONSTRUCT = SHOP_PREFIXES + "CONSTRUCT { ?c s:in ?x } WHERE { ?c cust:city ?x }"
 
 def api(platform: Platform, method: str, tail: str, token: str | None = None,
         **kwargs: Any) -> httpx.Response:
+    body_given = any(k in kwargs for k in ("json", "content", "data", "files"))
+    if method in ("POST", "PUT", "PATCH") and not body_given:
+        kwargs["json"] = {}  # state changes are JSON, even without a body
     return httpx.request(method, f"{platform.api}/projects/{PROJECT}{tail}",
                          headers=platform.headers(token), timeout=120, **kwargs)
 
