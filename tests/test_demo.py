@@ -92,20 +92,6 @@ def test_report_lists_every_turbine(platform: Platform, built: str) -> None:
     assert report.count("\n- S") == generate().counts["turbines"]
 
 
-def test_second_run_reuses_and_remove_deletes(
-    platform: Platform, built: str, tmp_path: Path
-) -> None:
-    again = demo(platform, tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert "exists; reusing it" in again.stdout and "not ingesting twice" in again.stdout
-    assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1
-
-    removed = demo(platform, tmp_path, "--remove")
-    assert removed.returncode == 0 and "removed project" in removed.stdout
-    gone = httpx.get(f"{platform.api}/projects/{PROJECT}", headers=platform.headers())
-    assert gone.status_code == 404
-
-
 def twin_query(platform: Platform, query: str, scenario: str | None = None) -> list[dict[str, Any]]:
     body: dict[str, Any] = {"query": query}
     if scenario:
@@ -145,3 +131,18 @@ def test_model_beats_its_baseline(platform: Platform, built: str) -> None:
     trained = metrics["cv"]["balanced_accuracy"]["mean"]
     baseline = metrics["cv_baseline"]["balanced_accuracy"]["mean"]
     assert trained > baseline + 0.2, (trained, baseline)
+
+
+# Last: it removes the project the tests above look at.
+def test_second_run_reuses_and_remove_deletes(
+    platform: Platform, built: str, tmp_path: Path
+) -> None:
+    again = demo(platform, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "exists; reusing it" in again.stdout and "not ingesting twice" in again.stdout
+    assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1
+
+    removed = demo(platform, tmp_path, "--remove")
+    assert removed.returncode == 0 and "removed project" in removed.stdout
+    gone = httpx.get(f"{platform.api}/projects/{PROJECT}", headers=platform.headers())
+    assert gone.status_code == 404
