@@ -58,7 +58,7 @@ def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_demo_prints_each_step(built: str) -> None:
     steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]")
-    for step in (*steps, "[report]"):
+    for step in (*steps, "[report]", "[anomalies]"):
         assert step in built
     assert "Where to look next" in built
 
@@ -90,6 +90,14 @@ def test_report_lists_every_turbine(platform: Platform, built: str) -> None:
     report = get(platform, "/files/content", path="reports/fleet.md")["text"]
     assert report.startswith(f"# Fleet report\n{generate().counts['turbines']} turbines.")
     assert report.count("\n- S") == generate().counts["turbines"]
+
+
+def test_detection_raised_alerts_for_the_injected_anomalies(platform: Platform, built: str) -> None:
+    line = next(ln for ln in built.splitlines() if "open alerts" in ln)
+    open_alerts = int(line.split(";")[1].split()[0])
+    sample = generate()
+    injected = len(sample.anomalous_readings | sample.drifted_readings)
+    assert open_alerts >= 0.9 * injected  # the platform test checks them one by one
 
 
 def test_second_run_reuses_and_remove_deletes(
