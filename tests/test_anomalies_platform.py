@@ -108,7 +108,7 @@ def test_detection_raises_each_alert_once(platform: Platform, windfarm: None) ->
     assert len(all_alerts(platform)) == raised
 
     # Each alert was announced once to Prefect's event system.
-    events = ok(call(platform, "GET", "/events", params={"limit": 200}))["items"]
+    events = ok(call(platform, "GET", "/events", params={"limit": 50}))["items"]
     announced = {e["resource"]["prefect.resource.id"] for e in events}
     assert announced <= {f"mimir.entity.{a['entity']}" for a in alerts}
     assert len([e for e in events if e["event"] == "mimir.alert.raised"]) <= raised
@@ -116,10 +116,10 @@ def test_detection_raises_each_alert_once(platform: Platform, windfarm: None) ->
 
 def test_bad_settings_and_failed_runs_are_clear(platform: Platform, windfarm: None) -> None:
     bad = call(platform, "PUT", "/anomalies/settings", json={"groupings": {"Reading": "colour"}})
-    assert bad.status_code == 422 and bad.json()["field"] == "groupings.Reading"
+    assert bad.status_code == 422 and bad.json()["field"].endswith("groupings.Reading")
     assert "unknown grouping 'colour'" in bad.json()["detail"]
     unknown = call(platform, "PUT", "/anomalies/settings", json={"classes": ["Windmill"]})
-    assert unknown.status_code == 422 and unknown.json()["field"] == "classes"
+    assert unknown.status_code == 422 and unknown.json()["field"].endswith("classes")
     reader = httpx.post(
         f"{platform.api}/projects/{PROJECT}/anomalies/runs",
         headers=platform.headers(platform.read_token),

@@ -620,7 +620,9 @@ class EventQuery(StrictInput):
         description="Event-name prefix (always under mimir.).",
     )
     hours: int = Field(default=24, ge=1, le=24 * 30, description="How far back to look.")
-    limit: int = Field(default=50, ge=1, le=200, description="Most events, newest first.")
+    limit: int = Field(
+        default=50, ge=1, le=50, description="Most events, newest first (Prefect pages by 50)."
+    )
 
 
 class EventPublic(BaseModel):
