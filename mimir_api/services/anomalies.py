@@ -90,20 +90,17 @@ def _check_settings(storage_url: str, config: DetectionConfig) -> None:
         detection_classes(entries, config)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="classes") from None
-    by_name = {}
-    for entry in entries:
-        for cm in entry.mapping.classes:
-            by_name[cm.name] = entry
+    by_name = {cm.name: entry for entry in entries for cm in entry.mapping.classes}
     for field, per_class in (("attributes", config.attributes), ("groupings", config.groupings)):
         for class_name, wanted in per_class.items():
-            entry = by_name.get(class_name)
-            if entry is None:
+            holder = by_name.get(class_name)
+            if holder is None:
                 known = ", ".join(sorted(by_name)) or "(none)"
                 raise InvalidInput(
                     f"unknown class {class_name!r}; known: {known}", field=f"{field}.{class_name}"
                 )
             if field == "attributes":
-                numeric = numeric_attribute_names(entry.mapping, class_name)
+                numeric = numeric_attribute_names(holder.mapping, class_name)
                 unknown = sorted(set(wanted) - set(numeric))
                 if unknown:
                     raise InvalidInput(
@@ -112,7 +109,7 @@ def _check_settings(storage_url: str, config: DetectionConfig) -> None:
                         field=f"attributes.{class_name}",
                     )
             else:
-                groupings = candidate_groupings(entry.mapping, class_name)
+                groupings = candidate_groupings(holder.mapping, class_name)
                 if wanted not in groupings:
                     raise InvalidInput(
                         f"unknown grouping {wanted!r} for {class_name} "
@@ -648,7 +645,9 @@ def list_events(ctx: ServiceContext, params: EventQuery) -> EventList:
     with ctx.session() as session:
         project_row(session, params.project)
     event_filter = EventFilter(
-        occurred=EventOccurredFilter(since=utcnow() - timedelta(hours=params.hours)),
+        occurred=EventOccurredFilter(
+            since=utcnow() - timedelta(hours=params.hours)  # type: ignore[arg-type]
+        ),
         event=EventNameFilter(prefix=[params.prefix]),
         resource=EventResourceFilter(
             labels=ResourceSpecification({"mimir.project": params.project})
