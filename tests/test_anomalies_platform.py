@@ -98,8 +98,8 @@ def test_detection_raises_each_alert_once(platform: Platform, windfarm: None) ->
 
     # Resolved within its cooldown: a rerun does not reopen it; acknowledged stays live.
     resolved, acked = readings[0], readings[1]
-    ok(call(platform, "POST", f"/alerts/{resolved['id']}/resolve"))
-    ok(call(platform, "POST", f"/alerts/{acked['id']}/acknowledge"))
+    ok(call(platform, "POST", f"/alerts/{resolved['id']}/resolve", json={}))
+    ok(call(platform, "POST", f"/alerts/{acked['id']}/acknowledge", json={}))
     third = detect(platform)
     assert third["alerts"]["alerts_raised"] == 0 and third["alerts"]["alerts_suppressed"] == 1
     assert ok(call(platform, "GET", f"/alerts/{resolved['id']}"))["state"] == "resolved"

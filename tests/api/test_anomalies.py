@@ -119,15 +119,15 @@ def test_anomalies_become_alerts_once(client: TestClient, windfarm: dict[str, An
     # Acknowledged stays live; resolved stays resolved within its cooldown.
     acked, resolved = readings[0], readings[1]
     one = f"{API}/projects/{PROJECT}/alerts"
-    assert ok(client.post(f"{one}/{acked['id']}/acknowledge"))["state"] == "acknowledged"
-    assert ok(client.post(f"{one}/{resolved['id']}/resolve"))["state"] == "resolved"
+    assert ok(client.post(f"{one}/{acked['id']}/acknowledge", json={}))["state"] == "acknowledged"
+    assert ok(client.post(f"{one}/{resolved['id']}/resolve", json={}))["state"] == "resolved"
     later = submit(client, "run-4", found)
     assert later["alerts_raised"] == 0 and later["alerts_suppressed"] == 1
     assert ok(client.get(f"{one}/{acked['id']}"))["state"] == "acknowledged"
     assert ok(client.get(f"{one}/{acked['id']}"))["occurrences"] == 4
     assert ok(client.get(f"{one}/{resolved['id']}"))["state"] == "resolved"
     assert len(alerts(client)) == first["alerts_raised"]
-    reopen = client.post(f"{one}/{resolved['id']}/acknowledge")
+    reopen = client.post(f"{one}/{resolved['id']}/acknowledge", json={})
     assert reopen.status_code == 422 and reopen.json()["field"].endswith("alert_id")
     missing = client.get(f"{one}/{'0' * 32}")
     assert missing.status_code == 404 and missing.json()["field"].endswith("alert_id")
@@ -163,7 +163,7 @@ def test_after_the_cooldown_a_new_occurrence_raises_a_new_alert(
     assert {f["method"] for f in found} == {"mad"}
     first = submit(client, "run-1", found)
     old = alerts(client)[0]
-    ok(client.post(f"{API}/projects/{PROJECT}/alerts/{old['id']}/resolve"))
+    ok(client.post(f"{API}/projects/{PROJECT}/alerts/{old['id']}/resolve", json={}))
     again = submit(client, "run-2", found)
     assert again["alerts_raised"] == 1 and again["alerts_updated"] == first["alerts_raised"] - 1
     same = [a for a in alerts(client) if a["dedup_key"] == old["dedup_key"]]
