@@ -100,6 +100,33 @@ def test_detection_raised_alerts_for_the_injected_anomalies(platform: Platform, 
     assert open_alerts >= 0.9 * injected  # the platform test checks them one by one
 
 
+def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
+    platform: Platform, built: str
+) -> None:
+    ontology = get(platform, "/ontologies/main")
+    query = mean_by_kind_query(ontology)
+    base = {row["kind"]: row for row in twin_query(platform, query)}
+    sample = generate()
+    per_kind = sample.counts["readings"] // 2
+    assert {k: int(v["readings"]) for k, v in base.items()} == {
+        "temperature": per_kind,
+        "vibration": per_kind,
+    }
+    hot = {row["kind"]: row for row in twin_query(platform, query, "hot-sensor")}
+    assert float(hot["temperature"]["mean"]) > float(base["temperature"]["mean"])
+    assert hot["vibration"] == base["vibration"]
+    diff = get(platform, "/twins/windfarm/scenarios/hot-sensor/diff")
+    assert diff["added"] and diff["removed"]
+
+
+def test_model_beats_its_baseline(platform: Platform, built: str) -> None:
+    model = get(platform, "/models/turbine-failure")
+    metrics = model["latest"]["metrics"]
+    trained = metrics["cv"]["balanced_accuracy"]["mean"]
+    baseline = metrics["cv_baseline"]["balanced_accuracy"]["mean"]
+    assert trained > baseline + 0.2, (trained, baseline)
+
+
 def test_second_run_reuses_and_remove_deletes(
     platform: Platform, built: str, tmp_path: Path
 ) -> None:
@@ -126,30 +153,3 @@ def twin_query(platform: Platform, query: str, scenario: str | None = None) -> l
     )
     assert response.status_code == 200, response.text
     return [{k: v["value"] for k, v in row.items()} for row in response.json()["bindings"]]
-
-
-def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
-    platform: Platform, built: str
-) -> None:
-    ontology = get(platform, "/ontologies/main")
-    query = mean_by_kind_query(ontology)
-    base = {row["kind"]: row for row in twin_query(platform, query)}
-    sample = generate()
-    per_kind = sample.counts["readings"] // 2
-    assert {k: int(v["readings"]) for k, v in base.items()} == {
-        "temperature": per_kind,
-        "vibration": per_kind,
-    }
-    hot = {row["kind"]: row for row in twin_query(platform, query, "hot-sensor")}
-    assert float(hot["temperature"]["mean"]) > float(base["temperature"]["mean"])
-    assert hot["vibration"] == base["vibration"]
-    diff = get(platform, "/twins/windfarm/scenarios/hot-sensor/diff")
-    assert diff["added"] and diff["removed"]
-
-
-def test_model_beats_its_baseline(platform: Platform, built: str) -> None:
-    model = get(platform, "/models/turbine-failure")
-    metrics = model["latest"]["metrics"]
-    trained = metrics["cv"]["balanced_accuracy"]["mean"]
-    baseline = metrics["cv_baseline"]["balanced_accuracy"]["mean"]
-    assert trained > baseline + 0.2, (trained, baseline)
