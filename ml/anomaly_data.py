@@ -89,6 +89,20 @@ def numeric_attribute_names(mapping: SchemaMapping, class_ref: str) -> list[str]
     return [name for name, _ in _own_fields(mapping.class_mapping(class_ref), NUMERIC)]
 
 
+def candidate_groupings(mapping: SchemaMapping, class_ref: str) -> list[str]:
+    """The grouping names `class_attributes` offers for a class, known from the mapping alone
+    (so a grouping override can be checked before any data is read)."""
+    cm = mapping.class_mapping(class_ref)
+    names = [name for name, _ in _own_fields(cm, CATEGORICAL)]
+    for ref in cm.fields:
+        if ref.kind != "reference" or ref.table != cm.table or not ref.target:
+            continue
+        ref_name = ref.names[0] if ref.names else ref.columns[0]
+        target = mapping.class_mapping(ref.target)
+        names += [f"{ref_name}.{name}" for name, _ in _own_fields(target, CATEGORICAL)]
+    return names
+
+
 def class_attributes(
     store: StoragePlugin,
     mapping: SchemaMapping,

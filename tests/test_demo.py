@@ -58,7 +58,7 @@ def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_demo_prints_each_step(built: str) -> None:
     steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]")
-    for step in (*steps, "[report]"):
+    for step in (*steps, "[report]", "[anomalies]"):
         assert step in built
     assert "Where to look next" in built
 
@@ -92,18 +92,12 @@ def test_report_lists_every_turbine(platform: Platform, built: str) -> None:
     assert report.count("\n- S") == generate().counts["turbines"]
 
 
-def twin_query(platform: Platform, query: str, scenario: str | None = None) -> list[dict[str, Any]]:
-    body: dict[str, Any] = {"query": query}
-    if scenario:
-        body["scenario"] = scenario
-    response = httpx.post(
-        f"{platform.api}/projects/{PROJECT}/twins/windfarm/query",
-        json=body,
-        headers=platform.headers(),
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
-    return [{k: v["value"] for k, v in row.items()} for row in response.json()["bindings"]]
+def test_detection_raised_alerts_for_the_injected_anomalies(platform: Platform, built: str) -> None:
+    line = next(ln for ln in built.splitlines() if "open alerts" in ln)
+    open_alerts = int(line.split(";")[1].split()[0])
+    sample = generate()
+    injected = len(sample.anomalous_readings | sample.drifted_readings)
+    assert open_alerts >= 0.9 * injected  # the platform test checks them one by one
 
 
 def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
@@ -133,7 +127,6 @@ def test_model_beats_its_baseline(platform: Platform, built: str) -> None:
     assert trained > baseline + 0.2, (trained, baseline)
 
 
-# Last: it removes the project the tests above look at.
 def test_second_run_reuses_and_remove_deletes(
     platform: Platform, built: str, tmp_path: Path
 ) -> None:
@@ -146,3 +139,17 @@ def test_second_run_reuses_and_remove_deletes(
     assert removed.returncode == 0 and "removed project" in removed.stdout
     gone = httpx.get(f"{platform.api}/projects/{PROJECT}", headers=platform.headers())
     assert gone.status_code == 404
+
+
+def twin_query(platform: Platform, query: str, scenario: str | None = None) -> list[dict[str, Any]]:
+    body: dict[str, Any] = {"query": query}
+    if scenario:
+        body["scenario"] = scenario
+    response = httpx.post(
+        f"{platform.api}/projects/{PROJECT}/twins/windfarm/query",
+        json=body,
+        headers=platform.headers(),
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    return [{k: v["value"] for k, v in row.items()} for row in response.json()["bindings"]]

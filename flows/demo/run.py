@@ -43,6 +43,7 @@ class DemoResult:
     scenario_diff: dict[str, Any] | None = None
     scenario_sparql: list[dict[str, Any]] = field(default_factory=list)
     model_metrics: dict[str, Any] | None = None
+    open_alerts: int | None = None
 
 
 class Api:
@@ -297,6 +298,41 @@ def step_report(api: Api, result: DemoResult, say: Callable[[str], None]) -> Non
     say(f"fleet report written to {result.report_path} in the project's storage")
 
 
+def _wait_project_run(api: Api, run_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = api.call("GET", f"/projects/{PROJECT}/runs/{run_id}").json()
+        if run["final"]:
+            if run["state"] != "COMPLETED":
+                raise DemoFailed(f"run {run_id} ended {run['state']}: {run.get('message')}")
+            return run
+        time.sleep(1)
+    raise DemoFailed(f"run {run_id} did not finish in {timeout:.0f} s")
+
+
+def count_alerts(api: Api, state: str = "open") -> int:
+    """How many alerts of the sample project are in `state` (all pages)."""
+    total, cursor = 0, None
+    while True:
+        params: dict[str, Any] = {"state": state, "limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.call("GET", f"/projects/{PROJECT}/alerts", params=params).json()
+        total += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return total
+
+
+def step_anomalies(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """Run anomaly detection on the class tables and count the open alerts."""
+    started = api.call("POST", f"/projects/{PROJECT}/anomalies/runs", json={})
+    run = _wait_project_run(api, started.json()["flow_run_id"])
+    found = (run.get("result") or {}).get("anomalies", 0)
+    result.open_alerts = count_alerts(api)
+    say(f"detection found {found} anomalies; {result.open_alerts} open alerts")
+
+
 STEPS: list[tuple[str, Callable[..., None]]] = [
     ("project", step_project),
     ("files", step_files),
@@ -306,6 +342,7 @@ STEPS: list[tuple[str, Callable[..., None]]] = [
     ("twin", step_twin),
     ("model", step_model),
     ("report", step_report),
+    ("anomalies", step_anomalies),
 ]
 
 

@@ -278,3 +278,84 @@ class TwinScenarioEdit(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class AnomalyRecord(SQLModel, table=True):
+    """One anomalous value a detection run found (what it was judged against included).
+
+    Rows are written once by `submit_anomalies`; a run that submits again replaces its own rows.
+    """
+
+    __tablename__ = "anomalies"
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    run_id: str = Field(max_length=64, index=True)
+    class_name: str = Field(max_length=255)
+    entity: str = Field(max_length=2048)
+    attributes: list[Any] = Field(sa_column=Column(JSON, nullable=False))
+    value: Any = Field(sa_column=Column(JSON, nullable=True))
+    score: float
+    method: str = Field(max_length=32)
+    group_name: str | None = Field(default=None, max_length=1024)
+    expected_low: float | None = Field(default=None)
+    expected_high: float | None = Field(default=None)
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    detected_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class AlertRecord(SQLModel, table=True):
+    """A condition (rule + entity = `dedup_key`) that needs a person's attention.
+
+    The same condition over many runs stays one alert (`occurrences`, `last_seen`); once it is
+    resolved, a new occurrence raises a new alert only after `cooldown_s` has passed.
+    """
+
+    __tablename__ = "alerts"
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    dedup_key: str = Field(max_length=2400, index=True)
+    rule: str = Field(max_length=300)
+    entity: str = Field(max_length=2048)
+    class_name: str = Field(max_length=255)
+    severity: str = Field(max_length=16)
+    state: str = Field(max_length=16, index=True)
+    score: float
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    cooldown_s: int
+    occurrences: int = Field(default=1)
+    last_run_id: str = Field(max_length=64)
+    first_seen: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    last_seen: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    acknowledged_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    resolved_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    updated_by: str | None = Field(default=None, max_length=128)
+
+
+class AnomalySettingsRecord(SQLModel, table=True):
+    """A project's detection settings (`flows.anomaly_flow.DetectionConfig` as JSON)."""
+
+    __tablename__ = "anomaly_settings"
+
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    )
+    settings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

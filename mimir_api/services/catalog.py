@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from mimir_api.services import (
+    anomalies,
     files,
     models,
     ontologies,
@@ -40,6 +41,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     ontology_proposals,
     models,
     twins,
+    anomalies,
 )
 
 

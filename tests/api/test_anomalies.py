@@ -1,0 +1,248 @@
+"""Anomalies and alerts through the in-process REST API, on the sample wind-farm data.
+
+The project's storage gets the sample sources, the extracted ontology, its class tables and
+the published mapping (what ingestion + extraction + accept leave behind); the flow's work is
+done in-process with the same function the `detect-anomalies` flow runs (`detect_project`) and
+handed to `submit_anomalies` as the flow would. The flow itself, through a worker, runs in
+tests/test_anomalies_platform.py. Events go to the session's real Prefect server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from fastapi.testclient import TestClient
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from domain.ontology_storage import apply_ontology, load_raw, plan_ontology
+from domain.published import publish
+from domain.raw_area import read_raw_sample, write_raw
+from domain.stores import open_store
+from flows.anomaly_flow import DetectionConfig, detect_project
+from flows.demo.data import generate
+from ontology import extract, to_turtle
+from tests.utils.servers import PrefectServer
+
+API = "/api/v1"
+PROJECT = "turbines"
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return dict(response.json())
+
+
+@pytest.fixture
+def client(make_client: Any, session_prefect: PrefectServer) -> Iterator[TestClient]:
+    """An app whose events go to the session's Prefect server."""
+    with temporary_settings({PREFECT_API_URL: session_prefect.api_url}):
+        yield make_client(prefect_api_url=session_prefect.api_url)
+
+
+@pytest.fixture
+def windfarm(client: TestClient) -> dict[str, Any]:
+    """A project whose storage holds the sample data as ingestion + extraction leave it."""
+    project = ok(client.post(f"{API}/projects", json={"name": PROJECT}), 201)
+    sample = generate()
+    store = open_store(project["storage_url"])
+    try:
+        for name in ("turbines", "sensors", "readings"):
+            text = sample.files[f"{name}.csv"].decode("utf-8-sig")
+            write_raw(store, name, list(csv.DictReader(io.StringIO(text))), "run-1")
+        model = extract(read_raw_sample(store, 50_000)).model
+        plan = plan_ontology(store, model)
+        apply_ontology(store, plan)
+        load_raw(store, model, plan.mapping, set(plan.mapping.tabular.table_names))
+    finally:
+        store.close()
+    publish(project["storage_url"], "main", 1, to_turtle(model), plan.mapping)
+    return project
+
+
+def submit(client: TestClient, run_id: str, anomalies: list[dict[str, Any]]) -> dict[str, Any]:
+    body = {"run_id": run_id, "anomalies": anomalies}
+    return ok(client.post(f"{API}/projects/{PROJECT}/anomalies/submissions", json=body), 201)
+
+
+def alerts(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 50, **({"cursor": cursor} if cursor else {})}
+        page = ok(client.get(f"{API}/projects/{PROJECT}/alerts", params=query))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def found_now(project: dict[str, Any], client: TestClient) -> list[dict[str, Any]]:
+    settings = ok(client.get(f"{API}/projects/{PROJECT}/anomalies/settings"))
+    found, _ = detect_project(PROJECT, project["storage_url"], DetectionConfig(**settings))
+    return found
+
+
+def test_anomalies_become_alerts_once(client: TestClient, windfarm: dict[str, Any]) -> None:
+    sample = generate()
+    truth = sample.anomalous_readings | sample.drifted_readings
+    found, summary = detect_project(PROJECT, windfarm["storage_url"], DetectionConfig())
+    assert summary["Reading"]["anomalies"] == len(
+        [f for f in found if f["class_name"] == "Reading"]
+    )
+
+    first = submit(client, "run-1", found)
+    assert first["stored"] == len(found) and first["alerts_suppressed"] == 0
+    assert len(alerts(client)) == first["alerts_raised"] > 0
+    readings = alerts(client, class_name="Reading")
+    flagged = {unquote(a["entity"].rsplit("/", 1)[1]) for a in readings}
+    hits = flagged & truth
+    assert len(hits) >= 0.9 * len(truth) and len(hits) >= 0.8 * len(flagged)
+    assert all(a["state"] == "open" and a["occurrences"] == 1 for a in readings)
+    assert {a["severity"] for a in readings} <= {"low", "medium", "high", "critical"}
+
+    # The same condition in two more runs: no new alert, two more occurrences.
+    for run in ("run-2", "run-3"):
+        again = submit(client, run, found)
+        assert again["alerts_raised"] == 0 and again["alerts_updated"] == first["alerts_raised"]
+    assert len(alerts(client)) == first["alerts_raised"]
+    assert all(a["occurrences"] == 3 for a in alerts(client))
+    # A retried hand-off of the same run replaces its rows and counts once.
+    submit(client, "run-3", found)
+    assert all(a["occurrences"] == 3 for a in alerts(client))
+
+    # Acknowledged stays live; resolved stays resolved within its cooldown.
+    acked, resolved = readings[0], readings[1]
+    one = f"{API}/projects/{PROJECT}/alerts"
+    assert ok(client.post(f"{one}/{acked['id']}/acknowledge", json={}))["state"] == "acknowledged"
+    assert ok(client.post(f"{one}/{resolved['id']}/resolve", json={}))["state"] == "resolved"
+    later = submit(client, "run-4", found)
+    assert later["alerts_raised"] == 0 and later["alerts_suppressed"] == 1
+    assert ok(client.get(f"{one}/{acked['id']}"))["state"] == "acknowledged"
+    assert ok(client.get(f"{one}/{acked['id']}"))["occurrences"] == 4
+    assert ok(client.get(f"{one}/{resolved['id']}"))["state"] == "resolved"
+    assert len(alerts(client)) == first["alerts_raised"]
+    reopen = client.post(f"{one}/{resolved['id']}/acknowledge", json={})
+    assert reopen.status_code == 422 and reopen.json()["field"].endswith("alert_id")
+    missing = client.get(f"{one}/{'0' * 32}")
+    assert missing.status_code == 404 and missing.json()["field"].endswith("alert_id")
+
+    # A new alert emits mimir.alert.raised with the entity as resource (Prefect stores it).
+    ids = {a["id"]: a for a in alerts(client)}
+    expected = min(len(ids), 50)
+    deadline = time.monotonic() + 60
+    while True:
+        events = ok(client.get(f"{API}/projects/{PROJECT}/events", params={"limit": 50}))
+        raised = [
+            e
+            for e in events["items"]
+            if e["event"] == "mimir.alert.raised" and e["payload"].get("alert_id") in ids
+        ]
+        if len(raised) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert len(raised) == expected
+    for event in raised:
+        alert = ids[event["payload"]["alert_id"]]
+        assert event["resource"]["prefect.resource.id"] == f"mimir.entity.{alert['entity']}"
+        assert event["resource"]["mimir.project"] == PROJECT
+
+
+def test_after_the_cooldown_a_new_occurrence_raises_a_new_alert(
+    client: TestClient, windfarm: dict[str, Any]
+) -> None:
+    settings = f"{API}/projects/{PROJECT}/anomalies/settings"
+    ok(client.put(settings, json={"classes": ["Reading"], "methods": ["mad"], "cooldown_s": 0}))
+    found = found_now(windfarm, client)
+    assert found and {f["class_name"] for f in found} == {"Reading"}
+    assert {f["method"] for f in found} == {"mad"}
+    first = submit(client, "run-1", found)
+    old = alerts(client)[0]
+    ok(client.post(f"{API}/projects/{PROJECT}/alerts/{old['id']}/resolve", json={}))
+    again = submit(client, "run-2", found)
+    assert again["alerts_raised"] == 1 and again["alerts_updated"] == first["alerts_raised"] - 1
+    same = [a for a in alerts(client) if a["dedup_key"] == old["dedup_key"]]
+    assert sorted(a["state"] for a in same) == ["open", "resolved"]
+
+
+def test_list_anomalies_filters_and_pages(client: TestClient, windfarm: dict[str, Any]) -> None:
+    found, _ = detect_project(PROJECT, windfarm["storage_url"], DetectionConfig())
+    submit(client, "run-a", found[:10])
+    submit(client, "run-b", found)
+    url = f"{API}/projects/{PROJECT}/anomalies"
+    assert len(ok(client.get(url, params={"run_id": "run-a", "limit": 1000}))["items"]) == 10
+    series = ok(client.get(url, params={"method": "series", "limit": 1000}))["items"]
+    assert series and all(a["method"] == "series" for a in series)
+    assert all(a["group"].startswith("owner=") for a in series)
+    mad = ok(client.get(url, params={"method": "mad", "class_name": "Reading", "limit": 1000}))
+    assert mad["items"]
+    assert all(
+        a["expected_low"] is not None and a["group"] in a["explanation"] for a in mad["items"]
+    )
+    ids, cursor = [], None
+    while True:
+        params = {"run_id": "run-b", "limit": 7, **({"cursor": cursor} if cursor else {})}
+        page = ok(client.get(url, params=params))
+        ids += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(ids) == len(set(ids)) == len(found)
+    bad = client.get(url, params={"cursor": "nope"})
+    assert bad.status_code == 422 and bad.json()["field"].endswith("cursor")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"classes": ["Windmill"]}, "classes", "unknown class 'Windmill'"),
+        ({"attributes": {"Reading": ["colour"]}}, "attributes.Reading", "no numeric attribute"),
+        ({"attributes": {"Windmill": ["value"]}}, "attributes.Windmill", "unknown class"),
+        ({"groupings": {"Reading": "sensor_id.colour"}}, "groupings.Reading", "unknown grouping"),
+        ({"sensitivity": 0}, "sensitivity", ""),
+        ({"methods": ["astrology"]}, "methods", ""),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(
+    client: TestClient, windfarm: dict[str, Any], body: dict[str, Any], field: str, words: str
+) -> None:
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    before = ok(client.get(url))
+    response = client.put(url, json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert any(field in e["field"] for e in problem["errors"]), problem
+    assert words in problem["detail"]
+    assert ok(client.get(url)) == before  # nothing saved
+
+
+def test_settings_round_trip_and_defaults(client: TestClient, windfarm: dict[str, Any]) -> None:
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    default = ok(client.get(url))
+    assert default["classes"] is None and default["sensitivity"] == 4.0
+    assert default["methods"] == ["mad", "series", "isolation-forest"]
+    wanted = {
+        "classes": ["Reading"],
+        "attributes": {"Reading": ["value"]},
+        "groupings": {"Reading": "sensor_id.kind"},
+        "sensitivity": 5.0,
+    }
+    saved = ok(client.put(url, json=wanted))
+    assert ok(client.get(url)) == saved and saved["groupings"] == {"Reading": "sensor_id.kind"}
+    found = found_now(windfarm, client)
+    assert found and {f["group"] for f in found if f["method"] == "mad"} <= {
+        "sensor_id.kind=temperature",
+        "sensor_id.kind=vibration",
+    }
+    assert all(f["score"] > 5.0 for f in found if f["method"] == "mad")
+
+
+def test_unknown_project(client: TestClient) -> None:
+    missing = client.get(f"{API}/projects/nowhere/alerts")
+    assert missing.status_code == 404

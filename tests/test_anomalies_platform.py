@@ -1,0 +1,138 @@
+"""Anomaly detection on the real platform: the sample wind farm ingested through `mimir up`,
+`detect-anomalies` run through the API on the worker, its alerts raised once.
+
+The project is built with the demo's own steps (upload, ingestion, extraction, report), then
+detection runs through REST like a user would start it, and the alerts are checked against the
+generator's ground truth (the injected readings), run after run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+
+from flows.demo.data import generate
+from flows.demo.run import PROJECT, STEPS, Api, DemoResult, remove_demo
+from tests.conftest import Platform
+from tests.utils.runs import completed_result, wait_for_run
+
+
+def call(platform: Platform, method: str, tail: str, **kwargs: Any) -> httpx.Response:
+    return httpx.request(
+        method,
+        f"{platform.api}/projects/{PROJECT}{tail}",
+        headers=platform.headers(),
+        timeout=120,
+        **kwargs,
+    )
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def get(platform: Platform, url: str) -> httpx.Response:
+    return httpx.get(url, headers=platform.headers(), timeout=60)
+
+
+def all_alerts(platform: Platform) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = ok(call(platform, "GET", "/alerts", params=params))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def detect(platform: Platform) -> dict[str, Any]:
+    started = ok(call(platform, "POST", "/anomalies/runs", json={}), 201)
+    assert started["deployment"] == "detect-anomalies/mimir"
+    return completed_result(
+        lambda url: get(platform, url), platform.api, PROJECT, started["flow_run_id"]
+    )
+
+
+@pytest.fixture(scope="module")
+def windfarm(platform: Platform) -> Iterator[None]:
+    """The sample project up to its report (the demo's steps, without its detection step)."""
+    api = Api(platform.base_url, platform.token)
+    result = DemoResult()
+    for name, step in STEPS:
+        if name != "anomalies":
+            step(api, result, lambda _line: None)
+    yield
+    remove_demo(platform.base_url, platform.token, lambda _line: None)
+
+
+def test_detection_raises_each_alert_once(platform: Platform, windfarm: None) -> None:
+    sample = generate()
+    truth = sample.anomalous_readings | sample.drifted_readings
+
+    first = detect(platform)
+    assert first["classes"]["Reading"]["rows"] == sample.counts["readings"]
+    assert first["classes"]["Reading"]["by_method"].get("mad", 0) > 0
+    raised = first["alerts"]["alerts_raised"]
+    alerts = all_alerts(platform)
+    assert len(alerts) == raised > 0
+    readings = [a for a in alerts if a["class_name"] == "Reading"]
+    flagged = {unquote(a["entity"].rsplit("/", 1)[1]) for a in readings}
+    hits = flagged & truth
+    print(f"truth {len(truth)}, reading alerts {len(flagged)}, hits {len(hits)}")
+    assert len(hits) >= 0.9 * len(truth) and len(hits) >= 0.8 * len(flagged)
+
+    # The same data again: the same conditions, no new alert.
+    second = detect(platform)
+    assert second["alerts"]["alerts_raised"] == 0
+    assert second["alerts"]["alerts_updated"] == raised
+    again = all_alerts(platform)
+    assert {a["id"] for a in again} == {a["id"] for a in alerts}
+    assert all(a["occurrences"] == 2 for a in again)
+
+    # Resolved within its cooldown: a rerun does not reopen it; acknowledged stays live.
+    resolved, acked = readings[0], readings[1]
+    ok(call(platform, "POST", f"/alerts/{resolved['id']}/resolve", json={}))
+    ok(call(platform, "POST", f"/alerts/{acked['id']}/acknowledge", json={}))
+    third = detect(platform)
+    assert third["alerts"]["alerts_raised"] == 0 and third["alerts"]["alerts_suppressed"] == 1
+    assert ok(call(platform, "GET", f"/alerts/{resolved['id']}"))["state"] == "resolved"
+    live = ok(call(platform, "GET", f"/alerts/{acked['id']}"))
+    assert live["state"] == "acknowledged" and live["occurrences"] == 3
+    assert len(all_alerts(platform)) == raised
+
+    # Each alert was announced once to Prefect's event system.
+    events = ok(call(platform, "GET", "/events", params={"limit": 50}))["items"]
+    announced = {e["resource"]["prefect.resource.id"] for e in events}
+    assert announced <= {f"mimir.entity.{a['entity']}" for a in alerts}
+    assert len([e for e in events if e["event"] == "mimir.alert.raised"]) <= raised
+
+
+def test_bad_settings_and_failed_runs_are_clear(platform: Platform, windfarm: None) -> None:
+    bad = call(platform, "PUT", "/anomalies/settings", json={"groupings": {"Reading": "colour"}})
+    assert bad.status_code == 422 and bad.json()["field"].endswith("groupings.Reading")
+    assert "unknown grouping 'colour'" in bad.json()["detail"]
+    unknown = call(platform, "PUT", "/anomalies/settings", json={"classes": ["Windmill"]})
+    assert unknown.status_code == 422 and unknown.json()["field"].endswith("classes")
+    reader = httpx.post(
+        f"{platform.api}/projects/{PROJECT}/anomalies/runs",
+        headers=platform.headers(platform.read_token),
+        json={},
+    )
+    assert reader.status_code == 403
+    # Nothing was saved: detection still runs with the defaults.
+    settings = ok(call(platform, "GET", "/anomalies/settings"))
+    assert settings["classes"] is None and settings["groupings"] == {}
+    run = wait_for_run(
+        lambda url: get(platform, url),
+        platform.api,
+        PROJECT,
+        ok(call(platform, "POST", "/anomalies/runs", json={}), 201)["flow_run_id"],
+    )
+    assert run["state"] == "COMPLETED" and run["kind"] == "anomalies"
