@@ -220,6 +220,7 @@ def test_webhook_starts_a_run_with_its_secret_only(
     save(platform, project, "paged-orders", pipeline_yaml(web))
     created = http.post(
         f"{platform.api}/projects/{project}/pipelines/paged-orders/webhook",
+        json={},
         headers=platform.headers(),
     )
     assert created.status_code == 201
@@ -289,7 +290,7 @@ steps:
     wait_for(
         lambda: http.get(url, headers=platform.headers()).json()["state"] == "RUNNING", timeout=120
     )
-    cancelled = http.post(f"{url}/cancel", headers=platform.headers())
+    cancelled = http.post(f"{url}/cancel", json={}, headers=platform.headers())
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] in ("CANCELLING", "CANCELLED")
     final = wait_for(
