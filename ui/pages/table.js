@@ -76,7 +76,7 @@ export async function tablePage(main, { project, table }, _query, shell) {
         run = await call("get_project_run", { project, run_id: started.flow_run_id });
       }
       if (run.state !== "COMPLETED") { shell.toast(`Export ${run.state_name || run.state}: ${run.message || ""}`, "error"); return; }
-      const file = await request("GET", `/projects/${encodeURIComponent(project)}/files`, { query: { path: started.path } });
+      const file = await request("GET", `/projects/${encodeURIComponent(project)}/files/content`, { query: { path: started.path } });
       if (file?.text !== undefined && file.text !== null) download(`${table}.csv`, file.text, "text/csv");
       shell.toast(`Exported to ${started.path}.`);
     } catch (error) {
