@@ -57,16 +57,22 @@ def pointer_file() -> Path:
 
 
 def _alive(pid: int) -> bool:
-    """True when `pid` is a live process that looks like a `mimir up` (pids are reused)."""
+    """True when `pid` is a live process that looks like a `mimir up` (pids are reused).
+
+    An empty command line (a process in the middle of exec, or a zombie) cannot be judged
+    by its name, so liveness alone decides there.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by another user
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
         return True
-    return b"mimir" in cmdline
+    return not cmdline or b"mimir" in cmdline
 
 
 def _read(path: Path) -> PlatformRecord | None:

@@ -60,9 +60,13 @@ class ObjectStoreConfig(PluginConfig):
         ),
     )
     max_commit_attempts: int = Field(
-        default=20,
+        default=100,
         ge=1,
-        description="How often a write reloads the table and retries after a commit conflict.",
+        description=(
+            "How often a write reloads the table and retries after a commit conflict. Each "
+            "concurrent writer's commit can beat a retry once, so this must exceed the commits "
+            "other writers make meanwhile; retries back off exponentially (capped at 1 s)."
+        ),
     )
 
     @field_validator("url")

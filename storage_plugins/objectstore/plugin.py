@@ -218,7 +218,8 @@ class ObjectStorePlugin(StoragePlugin):
 
     @staticmethod
     def _jitter(attempt: int) -> None:
-        time.sleep(random.uniform(0.01, 0.05) * min(attempt, 10))  # noqa: S311
+        """Exponential backoff with full jitter, so contending writers spread out."""
+        time.sleep(random.uniform(0, min(1.0, 0.02 * 2 ** min(attempt, 10))))  # noqa: S311
 
     def _writer_properties(self) -> WriterProperties:
         codec = self.config.compression.upper()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def fake_up() -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)", "mimir", "up"]
     )
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    while b"mimir" not in cmdline.read_bytes():  # Popen can return before exec has finished
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()
