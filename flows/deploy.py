@@ -19,6 +19,7 @@ from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectAlreadyExists
 
 from flows.anomaly_flow import detect_anomalies
+from flows.demo.flow import build_sample_project
 from flows.ml_flow import infer, monitor_model, train_model
 from flows.ontology_flow import extract_ontology
 from flows.runs import MIMIR_DEPLOYMENT, run_summary, start_deployment
@@ -53,6 +54,7 @@ MIMIR_FLOWS: tuple[MimirFlow, ...] = (
     MimirFlow(flow=monitor_model, entrypoint="flows/ml_flow.py:monitor_model"),
     MimirFlow(flow=sync_twin, entrypoint="flows/twin_flow.py:sync_twin"),
     MimirFlow(flow=detect_anomalies, entrypoint="flows/anomaly_flow.py:detect_anomalies"),
+    MimirFlow(flow=build_sample_project, entrypoint="flows/demo/flow.py:build_sample_project"),
 )
 
 

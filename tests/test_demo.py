@@ -9,6 +9,7 @@ pipeline wrote. A second run must reuse what exists; `--remove` deletes it all.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.conftest import Platform
 from tests.utils.servers import VENV_BIN
 
 PROJECT = "windfarm"
+FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 def demo(platform: Platform, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -127,14 +129,31 @@ def test_model_beats_its_baseline(platform: Platform, built: str) -> None:
     assert trained > baseline + 0.2, (trained, baseline)
 
 
-def test_second_run_reuses_and_remove_deletes(
-    platform: Platform, built: str, tmp_path: Path
-) -> None:
+def test_second_run_reuses(platform: Platform, built: str, tmp_path: Path) -> None:
     again = demo(platform, tmp_path)
     assert again.returncode == 0, again.stderr
     assert "exists; reusing it" in again.stdout and "not ingesting twice" in again.stdout
     assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1
 
+
+def test_the_demo_operation_runs_it_as_a_flow(platform: Platform, built: str) -> None:
+    """`run_demo` (REST, MCP, the UI's button) runs the same steps on the work pool."""
+    started = httpx.post(f"{platform.api}/demo", headers=platform.headers(), timeout=60)
+    assert started.status_code == 201, started.text
+    run_id = started.json()["flow_run_id"]
+    assert started.json()["project"] == PROJECT
+    deadline = time.monotonic() + 900
+    run = get(platform, f"/runs/{run_id}")
+    while run["state"] not in FINAL_STATES and time.monotonic() < deadline:
+        time.sleep(2)
+        run = get(platform, f"/runs/{run_id}")
+    assert run["state"] == "COMPLETED", run
+    assert run["result"]["steps"][0] == "project" and "anomalies" in run["result"]["steps"]
+    assert run["result"]["report_path"] == "reports/fleet.md"
+    assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1  # idempotent
+
+
+def test_remove_deletes_everything(platform: Platform, built: str, tmp_path: Path) -> None:
     removed = demo(platform, tmp_path, "--remove")
     assert removed.returncode == 0 and "removed project" in removed.stdout
     gone = httpx.get(f"{platform.api}/projects/{PROJECT}", headers=platform.headers())

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from mimir_api.services import (
     anomalies,
+    demo,
     files,
     models,
     ontologies,
@@ -42,6 +43,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     models,
     twins,
     anomalies,
+    demo,
 )
 
 

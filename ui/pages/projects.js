@@ -34,6 +34,13 @@ export async function projectsPage(main, _params, _query, shell) {
     const made = await formDialog(shell, "create_project", { title: "New project", submitLabel: "Create project", fields: ["name", "description", "labels"] });
     if (made) { shell.toast(`Project ${made.name} created.`); shell.go(`/projects/${made.name}`); }
   });
+  const sample = h("button", { type: "button", class: "secondary" }, "Build the sample project");
+  sample.addEventListener("click", async () => {
+    const run = await shell.act(sample, () => call("run_demo", {}));
+    if (run !== undefined) {
+      shell.toast(`Building the sample project '${run.project}' (run ${run.flow_run_name}); its runs show on its page within a minute.`);
+    }
+  });
   const table = dataTable({
     caption: "Projects",
     columns: [
@@ -45,7 +52,7 @@ export async function projectsPage(main, _params, _query, shell) {
     loadMore: async (cursor) => { const page = await fetchPage(cursor); return { rows: page.items, nextCursor: page.next_cursor }; },
     filename: "projects.csv", empty: "No projects yet: create one.",
   });
-  main.append(h("div", { class: "page-head" }, h("h1", {}, "Projects"), create),
+  main.append(h("div", { class: "page-head" }, h("h1", {}, "Projects"), h("div", { class: "actions" }, create, sample)),
     h("p", { class: "lead" }, "A project is a workspace with its own storage, pipelines, ontology and twin."), table);
 }
 
