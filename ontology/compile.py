@@ -366,6 +366,12 @@ def _build_entity_table(run: _Compilation, c: OntologyClass, props: list[Propert
         own_cols = [by_source[p] for p in own_props if p in by_source]
         if own_cols and own_cols != key.columns:
             indexes.append(Index(columns=own_cols))
+    # Relationship columns are what joins and "entities linked to X" filters look up (the
+    # twin's SPARQL, one-hop features): index each, or every such lookup scans the table.
+    for fk in fks:
+        already = [ix.columns for ix in indexes]
+        if fk.columns != key.columns[: len(fk.columns)] and fk.columns not in already:
+            indexes.append(Index(columns=list(fk.columns)))
     try:
         run.tables[c.iri] = Table(
             name=run.table_of[c.iri], columns=columns, primary_key=list(key.columns),

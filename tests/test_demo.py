@@ -138,7 +138,7 @@ def test_second_run_reuses(platform: Platform, built: str, tmp_path: Path) -> No
 
 def test_the_demo_operation_runs_it_as_a_flow(platform: Platform, built: str) -> None:
     """`run_demo` (REST, MCP, the UI's button) runs the same steps on the work pool."""
-    started = httpx.post(f"{platform.api}/demo", headers=platform.headers(), timeout=60)
+    started = httpx.post(f"{platform.api}/demo", json={}, headers=platform.headers(), timeout=60)
     assert started.status_code == 201, started.text
     run_id = started.json()["flow_run_id"]
     assert started.json()["project"] == PROJECT

@@ -73,7 +73,8 @@ def test_subclasses_share_the_root_key_and_reference_their_parent(hr: OntologyMo
     assert [(fk.columns, fk.references) for fk in manager.foreign_keys] == [(["ssn"], "employee")]
     assert [(fk.columns, fk.references) for fk in employee.foreign_keys] == [
         (["team"], "team"), (["ssn"], "person")]
-    assert [ix.columns for ix in employee.indexes] == [["emp_no"]]  # its own key
+    # its own key, and the relationship column (joins and "linked to X" lookups use it)
+    assert [ix.columns for ix in employee.indexes] == [["emp_no"], ["team"]]
     assert s.table("team").primary_key == [SURROGATE]
     assert s.table("manager_leads").column_names == ["manager_ssn", "team_mimir_id"]
     assert any("own key is kept as an index" in n for n in mapping.notes)
