@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,13 @@ from tests.utils.servers import (
     stop_process,
     wait_http,
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite's `mimir up`s out of the user's own pointer file: a test platform that
+    recorded itself in ~/.local/state/mimir would hide (and, stopping, erase) the record of a
+    platform the user is running on the same machine."""
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="mimir-test-state-")
 
 
 @pytest.fixture(scope="session")
