@@ -97,7 +97,7 @@ def _attributes(view: TwinView, mapping: SchemaMapping, cm: ClassMapping,
         where: list[Filter] = []
         if len(owner.key_columns) == 1:
             where = [Filter(owner.key_columns[0], "in", [k[0] for k in keys])]
-        for batch in view.store.iter_batches(owner.table, where=where, columns=names):
+        for batch in view.batches(owner.table, where=where, columns=names):
             for row in batch:
                 key = tuple(row[c] for c in owner.key_columns)
                 if key not in out:
@@ -134,7 +134,7 @@ def list_entities(view: TwinView, class_ref: str, where: list[tuple[str, str, An
             raise BrowseError(f"filter on {name!r}: {exc}") from None
         filters.append(Filter(f.columns[0], op, value))
     page = view.store.read(cm.table, where=filters, columns=list(cm.key_columns),
-                           limit=min(limit, MAX_PAGE), cursor=cursor)
+                           limit=min(limit, MAX_PAGE), cursor=cursor, as_of=view.as_of)
     keys = [tuple(r[c] for c in cm.key_columns) for r in page.rows]
     attrs = _attributes(view, mapping, cm, keys)
     entities = [Entity(str(entity_iri(mapping, cm, list(k))), [cm.name], attrs[k]) for k in keys]
@@ -187,7 +187,8 @@ def search_entities(view: TwinView, text: str, class_ref: str | None = None,
             if f.kind != "column" or table.column(f.columns[0]).type.value != "string":
                 continue
             page = view.store.read(cm.table, where=[Filter(f.columns[0], "like", pattern)],
-                                   columns=list(cm.key_columns), limit=limit)
+                                   columns=list(cm.key_columns), limit=limit,
+                                   as_of=view.as_of)
             keys = [tuple(r[c] for c in cm.key_columns) for r in page.rows]
             attrs = _attributes(view, mapping, cm, keys)
             for k in keys:

@@ -16,7 +16,12 @@ pattern                           storage read
 ================================  ==============================================
 
 Subjects bound to an IRI that is not one of the twin's entity IRIs, and predicates the
-mapping does not know, match nothing without touching storage. Storage indexes (primary
+mapping does not know, match nothing without touching storage.
+
+A view made with ``as_of=<instant>`` is the same view of the past: every read above is the
+storage plugin's temporal read (``read(..., as_of=)``, ``count(..., as_of=)``: history
+tables on SQL backends, Delta time travel on the object store), so nothing else changes
+and an instant before any data gives an empty view. Storage indexes (primary
 keys, the foreign-key and link-table indexes of the SQL plugin; row-group statistics of
 the object store) answer the lookups.
 """
@@ -25,8 +30,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from rdflib import URIRef
@@ -35,8 +41,11 @@ from rdflib.term import Node
 
 from ontology.compile import ClassMapping, FieldMapping, SchemaMapping
 from storage_plugins.base import StoragePlugin
+from storage_plugins.errors import StorageError
+from storage_plugins.history import check_as_of
 from storage_plugins.query import Filter
 from storage_plugins.schema import Column, Table
+from twin.errors import HistoryUnavailable
 from twin.iri import EntityRef, entity_iri, literal, literal_datatype, parse_entity, value_of
 
 Triple = tuple[Node, Node, Node]
@@ -71,6 +80,19 @@ class Source:
     def datatype(self) -> str | None:
         """The literal datatype of a 'column' source."""
         return literal_datatype(self.field, self.column())
+
+
+def _checked(store: StoragePlugin, as_of: datetime | None) -> datetime | None:
+    """`as_of` in UTC, or HistoryUnavailable when the store cannot answer it."""
+    if as_of is None:
+        return None
+    if not store.supports_history:
+        raise HistoryUnavailable(f"storage plugin {store.name!r} keeps no history: "
+                                 "as_of cannot be answered")
+    try:
+        return check_as_of(as_of)
+    except StorageError as exc:
+        raise HistoryUnavailable(f"as_of: {exc}") from None
 
 
 def _sources(mapping: SchemaMapping) -> list[Source]:
@@ -111,8 +133,10 @@ class TwinView:
         >>> next(view.triples(None, RDF.type, URIRef("http://ex.org/shop#Order")))  # doctest: +SKIP
     """
 
-    def __init__(self, store: StoragePlugin, mappings: list[SchemaMapping]) -> None:
+    def __init__(self, store: StoragePlugin, mappings: list[SchemaMapping], *,
+                 as_of: datetime | None = None) -> None:
         self.store = store
+        self.as_of = _checked(store, as_of)
         self.memo: dict[int, _Index | None] | None = None
         self.mappings = list(mappings)
         self.sources: list[Source] = [s for m in self.mappings for s in _sources(m)]
@@ -163,9 +187,37 @@ class TwinView:
         for src in self.sources:
             cols = src.object_columns
             where = [Filter(cols[0], "is_null", False)] if cols and src.kind != "link" else []
-            total += self.store.count(src.table.name, where=where) if src.kind != "iri_list" \
+            total += self.rows(src.table.name, where) if src.kind != "iri_list" \
                 else sum(1 for _ in self._scan(src, None, None))
         return total
+
+    # ------------------------------------------------------------------ storage reads
+
+    def rows(self, table: str, where: Sequence[Filter] = ()) -> int:
+        """Rows of `table` matching `where`, at the view's instant."""
+        return self.store.count(table, where=where, as_of=self.as_of)
+
+    def batches(self, table: str, *, where: Sequence[Filter] = (),
+                columns: Sequence[str] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Rows of `table` in batches, at the view's instant.
+
+        The present streams (`iter_batches`); a past instant pages through `read` with its
+        cursor, since only `read` and `count` take `as_of`.
+        """
+        if self.as_of is None:
+            yield from self.store.iter_batches(table, where=where, columns=columns,
+                                               batch_size=BATCH)
+            return
+        cursor: str | None = None
+        limit = min(BATCH, self.store.config.max_page_rows)
+        while True:
+            page = self.store.read(table, where=where, columns=columns, limit=limit,
+                                   cursor=cursor, as_of=self.as_of)
+            if page.rows:
+                yield page.rows
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     # ------------------------------------------------------------------ one source
 
@@ -187,14 +239,13 @@ class TwinView:
         if id(src) in self.memo:
             return self.memo[id(src)]
         index: _Index | None = _Index()
-        if self.store.count(src.table.name) > MEMO_ROWS:
+        if self.rows(src.table.name) > MEMO_ROWS:
             index = None
         else:
             assert index is not None
             cols = src.subject_columns
             columns = list(dict.fromkeys([*cols, *src.object_columns]))
-            for batch in self.store.iter_batches(src.table.name, columns=columns,
-                                                 batch_size=BATCH):
+            for batch in self.batches(src.table.name, columns=columns):
                 for row in batch:
                     key = tuple(row[c] for c in cols)
                     for triple in self._row_triples(src, row) if all(
@@ -241,8 +292,7 @@ class TwinView:
             where.append(Filter(src.object_columns[0], "is_null", False))
             check = o
         columns = list(dict.fromkeys([*src.subject_columns, *src.object_columns]))
-        for batch in self.store.iter_batches(src.table.name, where=where, columns=columns,
-                                             batch_size=BATCH):
+        for batch in self.batches(src.table.name, where=where, columns=columns):
             for row in batch:
                 for triple in self._row_triples(src, row):
                     if check is None or triple[2] == check:

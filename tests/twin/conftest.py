@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -20,6 +21,7 @@ from rdflib import BNode, Literal, URIRef
 from ontology.compile import SchemaMapping
 from storage_plugins.base import StoragePlugin
 from storage_plugins.objectstore import ObjectStoreConfig, ObjectStorePlugin
+from storage_plugins.query import Filter
 from storage_plugins.sql import SQLConfig, SQLStoragePlugin
 from tests.storage.backends import POSTGRES_URL, server_database
 from tests.twin import datasets
@@ -129,6 +131,48 @@ def plant(twin_backend: str, request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     """The plant data set on the current backend."""
     yield from _loaded("plant", twin_backend, request, tmp_path_factory)
+
+
+@dataclass
+class Past:
+    """The shop data set, changed after `at`: `view` reads it as of `at`, `oracle` is
+    pyoxigraph over the copy materialised at `at` (before the changes)."""
+
+    backend: str
+    store: StoragePlugin
+    mapping: SchemaMapping
+    at: datetime
+    first: datetime
+    view: TwinView
+    present: TwinView
+    oracle: ox.Store
+
+
+def last_change(store: StoragePlugin) -> datetime:
+    """The instant of the newest committed change of any table."""
+    return max(store.table_history(t, limit=1)[0].at for t in store.tables()
+               if store.table_history(t, limit=1))
+
+
+@pytest.fixture(scope="session")
+def shop_past(twin_backend: str, request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Past]:
+    """The shop data set, then every row rewritten from another seed, 20 orders deleted and
+    new customers added: as of the load, the twin must still answer as the copy did."""
+    folder = tmp_path_factory.mktemp(f"twin-{twin_backend}-past")
+    store = make_store(twin_backend, folder, request, "shoppast")
+    mapping = datasets.load(store, datasets.shop_model(), datasets.shop_records(SIZE))
+    first = min(e.at for t in store.tables() for e in store.table_history(t, limit=1000))
+    oracle = oracle_of(TwinView(store, [mapping]))
+    at = last_change(store)
+    datasets.load(store, datasets.shop_model(), datasets.shop_records(SIZE + 10, seed=99))
+    order = mapping.class_mapping(datasets.SHOP + "Order")
+    store.delete(order.table, where=[Filter(order.key_columns[0], "gt", 2 * SIZE - 20)])
+    try:
+        yield Past(twin_backend, store, mapping, at, first,
+                   TwinView(store, [mapping], as_of=at), TwinView(store, [mapping]), oracle)
+    finally:
+        store.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
