@@ -182,7 +182,7 @@ def get_entity(view: TwinView, iri: str) -> Entity:
         raise BrowseError(f"{iri} is not an entity IRI of this twin")
     entity = Entity(iri, [])
     names = {URIRef(f.property): f.names[0] for m in view.mappings for cm in m.classes
-             for f in cm.fields}
+             for f in cm.fields} | view.names  # a model's prediction: "<model>.prediction"
     for _, p, o in view.triples(term, None, None):
         if p == RDF_NS.type:
             entity.classes.append(local_name(str(o)))

@@ -85,8 +85,52 @@ def test_unknown_entities_in_a_view_are_refused(trained: Trained) -> None:
         view_frame(trained.view, trained.model.plan, ["999"])
 
 
-def test_stored_predictions_table(trained: Trained) -> None:
+def test_stored_predictions_table_is_written(trained: Trained) -> None:
     plan = trained.model.plan
     frame = entity_frame(trained.store, trained.mapping, plan)
     assert write_predictions(trained.store, MODEL,
                              prediction_rows(trained.model, frame, 1)) == len(frame)
+
+
+def test_stored_predictions_are_a_property_in_the_twin(trained: Trained) -> None:
+    from datetime import timedelta
+
+    from ml.workflow import predictions_table_name
+    from twin.browse import get_entity
+    from twin.engine import run_query
+    from twin.view import ModelBinding, prediction_iri
+
+    plan = trained.model.plan
+    frame = entity_frame(trained.store, trained.mapping, plan)
+    rows = prediction_rows(trained.model, frame, 1)
+    write_predictions(trained.store, MODEL, rows)
+    binding = ModelBinding(MODEL, datasets.SHOP + "Order")
+    view = TwinView(trained.store, [trained.mapping], models=[binding])
+    prop = prediction_iri(trained.mapping, MODEL)
+    assert str(prop) == D + "model/order-total#prediction"
+    result = run_query(view, f"SELECT ?o ?p WHERE {{ ?o <{prop}> ?p }}")
+    got = {str(b[next(v for v in b if str(v) == "o")]): float(b[next(v for v in b
+                                                                   if str(v) == "p")])
+           for b in result.bindings}
+    want = {D + "Order/" + r["entity"]: r["prediction"] for r in rows}
+    assert got == want and not result.ran_as_sql
+    joined = run_query(view, "PREFIX ord: <http://ex.org/shop#Order/> SELECT ?q ?p WHERE { "
+                             f"<{D}Order/1> ord:qty ?q ; <{prop}> ?p }}")
+    assert [float(b[next(v for v in b if str(v) == "p")]) for b in joined.bindings] == \
+        [want[D + "Order/1"]]
+    entity = get_entity(view, D + "Order/1")
+    assert entity.attributes["order-total.prediction"] == want[D + "Order/1"]
+    # a scenario edit changes what `predict` says on it; the stored prediction stays
+    what_if = ScenarioView(view, [check_edit(view, "set_attribute", D + "Order/1", "qty", 500,
+                                             None)])
+    assert get_entity(what_if, D + "Order/1").attributes["order-total.prediction"] == \
+        want[D + "Order/1"]
+    fresh = prediction_rows(trained.model, view_frame(what_if, plan, ["1"]), 1)
+    assert fresh[0]["prediction"] != want[D + "Order/1"]
+    # as of before the batch run, the twin shows no predictions
+    created = trained.store.table_history(predictions_table_name(MODEL), limit=1000)[-1].at
+    past = TwinView(trained.store, [trained.mapping], models=[binding],
+                    as_of=created - timedelta(microseconds=1))
+    assert "order-total.prediction" not in get_entity(past, D + "Order/1").attributes
+    plain = TwinView(trained.store, [trained.mapping])
+    assert "order-total.prediction" not in get_entity(plain, D + "Order/1").attributes
