@@ -32,6 +32,7 @@ from mimir_api.core.errors import (
 )
 from mimir_api.core.security import Scope
 from mimir_api.db.models import (
+    MLModel,
     Ontology,
     Project,
     Twin,
@@ -242,11 +243,33 @@ def _public(project: Project, row: Twin) -> TwinPublic:
         created_at=row.created_at, updated_at=row.updated_at)
 
 
+def model_bindings(session: Session, project: Project, row: Twin) -> list[tuple[str, str, str]]:
+    """(model, ontology, class) of the project's models over the twin's ontologies: their
+    stored batch predictions show in the twin."""
+    models = session.exec(select(MLModel).where(MLModel.project_id == project.id)
+                          .order_by(MLModel.name)).all()
+    return [(m.name, m.ontology, str(m.spec.get("entity_class", ""))) for m in models
+            if m.ontology in row.ontologies]
+
+
+def _bindings(mappings: dict[str, Any], models: list[tuple[str, str, str]]) -> list[Any]:
+    from ontology.errors import OntologyError
+    from twin.view import ModelBinding
+
+    out = []
+    for name, ontology, cls in models:
+        try:
+            out.append(ModelBinding(name, mappings[ontology].class_mapping(cls).class_iri))
+        except (KeyError, OntologyError):  # its class left the ontology: nothing to show
+            continue
+    return out
+
+
 @contextmanager
-def twin_view(project: Project, row: Twin, as_of: datetime | None = None
-              ) -> Iterator[TwinView]:
+def twin_view(project: Project, row: Twin, as_of: datetime | None = None,
+              models: list[tuple[str, str, str]] | None = None) -> Iterator[TwinView]:
     """The twin's view over the project's store (closed afterwards), as of `as_of` when
-    given."""
+    given, showing the stored predictions of `models` (see `model_bindings`)."""
     from twin.binding import TwinMappingMissing, twin_mappings
 
     try:
@@ -255,9 +278,10 @@ def twin_view(project: Project, row: Twin, as_of: datetime | None = None
         raise Conflict(f"twin '{row.name}': {exc}") from exc
     except OSError as exc:
         raise Unavailable(f"cannot read the published ontologies: {exc}") from exc
+    bindings = _bindings(dict(zip(row.ontologies, mappings, strict=True)), models or [])
     store = open_store_of(project)
     try:
-        yield TwinView(store, mappings, as_of=as_of)
+        yield TwinView(store, mappings, as_of=as_of, models=bindings)
     except HistoryUnavailable as exc:
         raise InvalidInput(str(exc), field="as_of") from None
     except InvalidQuery as exc:
@@ -776,8 +800,9 @@ def scenario_view(ctx: ServiceContext, project_name: str, twin: str, scenario: s
         project = project_row(session, project_name)
         row = twin_row(session, project, twin)
         rows = _edit_rows(session, scenario_row(session, row, scenario)) if scenario else []
+        models = model_bindings(session, project, row)
         session.expunge_all()
-    with twin_view(project, row, as_of) as view:
+    with twin_view(project, row, as_of, models) as view:
         yield ScenarioView(view, _edits_of(view, rows)) if scenario else view
 
 

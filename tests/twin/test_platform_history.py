@@ -187,3 +187,33 @@ def test_a_scenario_on_the_past(platform: Platform, past: Past) -> None:
     entity = api(platform, "GET", "/twins/shop/entity", token=platform.read_token,
                  params={"iri": D + "Order/35", "scenario": "then", "as_of": at})
     assert entity.status_code == 200
+
+
+def test_stored_predictions_show_in_the_twin(platform: Platform, past: Past) -> None:
+    from ml.workflow import write_predictions
+
+    made = api(platform, "POST", "/models", json={
+        "name": "order-total", "spec": {"entity_class": "Order", "target": "total"}})
+    assert made.status_code == 201, made.text
+    db = platform.home / "projects" / PROJECT / "tables.sqlite"
+    store = SQLStoragePlugin(SQLConfig(url=f"sqlite:///{db}"))
+    try:  # what the infer flow writes
+        write_predictions(store, "order-total", [
+            {"entity": str(n), "model_version": 1, "prediction": float(n) * 10,
+             "probabilities": None} for n in (1, 2, 3)])
+    finally:
+        store.close()
+    prop = D + "model/order-total#prediction"
+    got = api(platform, "POST", "/twins/shop/query", token=platform.read_token,
+              json={"query": f"SELECT ?o ?p WHERE {{ ?o <{prop}> ?p }} ORDER BY ?p"}).json()
+    assert [(b["o"]["value"], float(b["p"]["value"])) for b in got["bindings"]] == [
+        (D + "Order/1", 10.0), (D + "Order/2", 20.0), (D + "Order/3", 30.0)]
+    entity = api(platform, "GET", "/twins/shop/entity", token=platform.read_token,
+                 params={"iri": D + "Order/2"}).json()
+    assert entity["attributes"]["order-total.prediction"] == 20.0
+    before = api(platform, "GET", "/twins/shop/entity", token=platform.read_token,
+                 params={"iri": D + "Order/2", "as_of": past.at.isoformat()}).json()
+    assert "order-total.prediction" not in before["attributes"]
+    mixed = api(platform, "POST", "/models/order-total/predict",
+                json={"records": [{}], "scenario": "then"})
+    assert mixed.status_code == 422 and "scenario" in mixed.json()["field"]
