@@ -1,7 +1,8 @@
 """Fixtures for the twin tests: the two data sets in real stores, and pyoxigraph oracles.
 
 Backends: SQLite (a file), PostgreSQL (a fresh uuid-named database for the session, on the
-server at ``MIMIR_TEST_POSTGRES_URL``) and the object store (Parquet files in a folder).
+server at ``MIMIR_TEST_POSTGRES_URL``), MariaDB (likewise, ``MIMIR_TEST_MYSQL_URL``) and the
+object store (Parquet files in a folder).
 Each data set is loaded once per backend per session; the oracle is pyoxigraph over a
 materialised copy of the same view (the only place a copy exists).
 """
@@ -23,11 +24,11 @@ from storage_plugins.base import StoragePlugin
 from storage_plugins.objectstore import ObjectStoreConfig, ObjectStorePlugin
 from storage_plugins.query import Filter
 from storage_plugins.sql import SQLConfig, SQLStoragePlugin
-from tests.storage.backends import POSTGRES_URL, server_database
+from tests.storage.backends import MYSQL_URL, POSTGRES_URL, server_database
 from tests.twin import datasets
 from twin.view import TwinView
 
-TWIN_BACKENDS = ["sqlite", "postgresql", "objectstore"]
+TWIN_BACKENDS = ["sqlite", "postgresql", "mariadb", "objectstore"]
 SIZE = 40
 
 
@@ -51,11 +52,31 @@ def twin_postgres_url() -> Iterator[str]:
         'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def twin_mariadb_url() -> Iterator[str]:
+    """A fresh MariaDB database for the twin tests of this session."""
+    yield from server_database(
+        MYSQL_URL, "MariaDB (MIMIR_TEST_MYSQL_URL)",
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        "DROP DATABASE IF EXISTS `{name}`")
+
+
 def make_store(backend: str, folder: Path, request: pytest.FixtureRequest, name: str
                ) -> StoragePlugin:
     """An empty store of `backend` for data set `name`."""
     if backend == "sqlite":
         return SQLStoragePlugin(SQLConfig(url=f"sqlite:///{folder}/{name}.db"))
+    if backend == "mariadb":
+        base = request.getfixturevalue("twin_mariadb_url")
+        db = f"{sa.engine.make_url(base).database}_{name}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{db}`")
+            conn.exec_driver_sql(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
+        admin.dispose()
+        request.addfinalizer(lambda: _drop_mysql(base, db))
+        url = sa.engine.make_url(base).set(database=db).render_as_string(hide_password=False)
+        return SQLStoragePlugin(SQLConfig(url=url))
     if backend == "postgresql":
         base = request.getfixturevalue("twin_postgres_url")
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
@@ -68,6 +89,13 @@ def make_store(backend: str, folder: Path, request: pytest.FixtureRequest, name:
         url = sa.engine.make_url(base).set(database=db).render_as_string(hide_password=False)
         return SQLStoragePlugin(SQLConfig(url=url))
     return ObjectStorePlugin(ObjectStoreConfig(url=str(folder / f"{name}-store")))
+
+
+def _drop_mysql(base: str, db: str) -> None:
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{db}`")
+    admin.dispose()
 
 
 def _drop_db(base: str, db: str) -> None:
