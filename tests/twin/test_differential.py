@@ -1,6 +1,6 @@
 """Differential correctness: every corpus query gives pyoxigraph's answer on a materialised copy.
 
-Runs on SQLite, PostgreSQL and the object store. Each query runs twice on SQL backends:
+Runs on SQLite, PostgreSQL, MariaDB and the object store. Each query runs twice on SQL backends:
 through the engine as a user would (SQL where it translates) and with SQL disabled (rdflib's
 evaluator over the virtual store), so both paths are checked against the oracle. The
 terminal summary lists which queries ran as SQL.
