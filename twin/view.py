@@ -40,8 +40,7 @@ from rdflib import URIRef
 from rdflib.namespace import RDF as RDF_NS
 from rdflib.term import Node
 
-from ml.frame import KEY_SEPARATOR
-from ml.workflow import predictions_table_name
+from ml.names import KEY_SEPARATOR, predictions_table_name
 from ontology.compile import ClassMapping, FieldMapping, SchemaMapping
 from ontology.rows import convert
 from storage_plugins.base import StoragePlugin

@@ -3,7 +3,8 @@ Protocol endpoint, entity browsing and export, combined with a what-if scenario,
 problem+json naming ``as_of`` for a bad instant.
 
 The project's data is written, then rewritten from another seed with some orders deleted;
-the oracle is pyoxigraph over the copy materialised before the rewrite.
+the oracle is pyoxigraph over the copy materialised before the rewrite. A model trained through the API
+(a real `train-model` flow run) predicts on the twin's scenario and past state.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ def test_stored_predictions_show_in_the_twin(platform: Platform, past: Past) -> 
     from ml.workflow import write_predictions
 
     made = api(platform, "POST", "/models", json={
-        "name": "order-total", "spec": {"entity_class": "Order", "target": "total"}})
+        "name": "order-total", "spec": {"entity_class": "Order", "target": "total",
+                                        "algorithm": "linear"}})
     assert made.status_code == 201, made.text
     db = platform.home / "projects" / PROJECT / "tables.sqlite"
     store = SQLStoragePlugin(SQLConfig(url=f"sqlite:///{db}"))
@@ -217,3 +219,35 @@ def test_stored_predictions_show_in_the_twin(platform: Platform, past: Past) -> 
     mixed = api(platform, "POST", "/models/order-total/predict",
                 json={"records": [{}], "scenario": "then"})
     assert mixed.status_code == 422 and "scenario" in mixed.json()["field"]
+
+
+def test_predict_on_a_scenario_and_the_past(platform: Platform, past: Past) -> None:
+    from tests.test_pipelines_platform import FINAL, wait_for
+
+    started = api(platform, "POST", "/models/order-total/versions")
+    assert started.status_code == 202, started.text
+
+    def trained() -> dict[str, Any] | None:
+        detail = api(platform, "GET", "/models/order-total").json()
+        return detail if detail["latest"]["state"] in FINAL else None
+
+    detail = wait_for(trained, timeout=900, every=2)
+    assert detail["latest"]["state"] == "COMPLETED", detail["latest"]
+
+    def predict(**body: Any) -> httpx.Response:
+        return api(platform, "POST", "/models/order-total/predict", token=platform.read_token,
+                   json=body)
+
+    base = predict(entities=["1", "2"])
+    assert base.status_code == 200, base.text
+    what_if = predict(entities=["1", "2"], scenario="then")  # Order/1's qty is 77 there
+    assert what_if.status_code == 200, what_if.text
+    b, w = base.json()["items"], what_if.json()["items"]
+    assert w[0]["prediction"] != b[0]["prediction"] and w[1] == b[1]
+    assert predict(entities=["1", "2"]).json()["items"] == b  # the base prediction stays
+    gone = predict(entities=["35"])  # deleted after `at`
+    assert gone.status_code == 422, gone.text
+    then = predict(entities=["35"], as_of=past.at.isoformat())
+    assert then.status_code == 200 and then.json()["items"][0]["entity"] == "35", then.text
+    unknown = predict(entities=["1"], scenario="nope")
+    assert unknown.status_code == 404 and unknown.json()["field"] == "scenario"
