@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from ml.features import FeaturePlan, Relationship
+from ml.names import KEY_SEPARATOR
 from ontology.compile import SchemaMapping
 from storage_plugins.base import StoragePlugin
 from storage_plugins.query import Filter
 
 ENTITY = "entity"
-KEY_SEPARATOR = "|"
 READ_BATCH = 50_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

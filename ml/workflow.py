@@ -29,13 +29,12 @@ from ml.drift import drift_report
 from ml.errors import MLInputError
 from ml.features import FeaturePlan, plan_features
 from ml.frame import build_frame
+from ml.names import predictions_table_name
 from ml.spec import ModelSpec
 from ml.train import holdout_metrics, labelled, train
 from ontology.compile import SchemaMapping
 from storage_plugins.base import StoragePlugin
-from storage_plugins.schema import Column, ColumnType, Table, TabularSchema, to_identifier
-
-PREDICTIONS_PREFIX = "mimir_predictions_"
+from storage_plugins.schema import Column, ColumnType, Table, TabularSchema
 
 
 def explain(store: StoragePlugin, mapping: SchemaMapping, spec: ModelSpec) -> FeaturePlan:
@@ -115,11 +114,6 @@ def prediction_rows(model: LoadedModel, frame: pd.DataFrame, version: int) -> li
                      "probabilities": dict(zip(labels, proba[i], strict=True)) if proba
                      else None})
     return rows
-
-
-def predictions_table_name(model: str) -> str:
-    """Table holding a model's batch predictions."""
-    return to_identifier(PREDICTIONS_PREFIX + model)
 
 
 def predictions_table(model: str) -> Table:

@@ -44,13 +44,14 @@ def twin_mappings(storage_url: str, ontologies: list[str]) -> list[SchemaMapping
 
 @contextmanager
 def open_twin_view(project: str, storage_url: str, ontologies: list[str], *,
-                   configured: bool | None = None) -> Iterator[TwinView]:
-    """The twin's view over the project's store (closed afterwards); `configured` as in
-    `domain.stores.open_project_store`."""
+                   configured: bool | None = None, as_of: datetime | None = None
+                   ) -> Iterator[TwinView]:
+    """The twin's view over the project's store (closed afterwards), as of `as_of` when
+    given; `configured` as in `domain.stores.open_project_store`."""
     mappings = twin_mappings(storage_url, ontologies)
     store = open_project_store(project, storage_url, configured=configured)
     try:
-        yield TwinView(store, mappings)
+        yield TwinView(store, mappings, as_of=as_of)
     finally:
         store.close()
 

@@ -7,6 +7,9 @@
 * `search_entities`: a text match on the string attributes of every class (``LIKE``,
   case-sensitive, as storage compares strings).
 
+All three follow the view: as of its instant (``as_of``), and on a what-if scenario with
+the scenario's edits applied (`twin.browse_scenario` corrects the storage reads).
+
 Attributes are named by the property's local name (``total``, not the column), values are
 JSON-safe (decimals and dates as strings), entities by their IRI (`twin.iri`).
 """
@@ -20,12 +23,14 @@ from typing import Any
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF as RDF_NS
+from rdflib.term import Node
 
 from ontology.compile import ClassMapping, FieldMapping, SchemaMapping
 from ontology.errors import OntologyError
 from ontology.model import local_name
 from ontology.rows import convert
 from storage_plugins.query import Filter
+from twin import browse_scenario as sc
 from twin.iri import entity_iri, parse_entity
 from twin.view import TwinView
 
@@ -97,7 +102,7 @@ def _attributes(view: TwinView, mapping: SchemaMapping, cm: ClassMapping,
         where: list[Filter] = []
         if len(owner.key_columns) == 1:
             where = [Filter(owner.key_columns[0], "in", [k[0] for k in keys])]
-        for batch in view.store.iter_batches(owner.table, where=where, columns=names):
+        for batch in view.batches(owner.table, where=where, columns=names):
             for row in batch:
                 key = tuple(row[c] for c in owner.key_columns)
                 if key not in out:
@@ -121,6 +126,7 @@ def list_entities(view: TwinView, class_ref: str, where: list[tuple[str, str, An
     """A page of the class's entities matching every (attribute, op, value) condition."""
     mapping, cm = _class(view, class_ref)
     filters = []
+    conditions: list[tuple[str, str, Any]] = []
     table = mapping.tabular.table(cm.table)
     for name, op, value in where:
         f = _attribute(mapping, cm, name)
@@ -133,12 +139,39 @@ def list_entities(view: TwinView, class_ref: str, where: list[tuple[str, str, An
         except (ValueError, TypeError, ArithmeticError) as exc:
             raise BrowseError(f"filter on {name!r}: {exc}") from None
         filters.append(Filter(f.columns[0], op, value))
+        conditions.append((f.names[0], op, value))
     page = view.store.read(cm.table, where=filters, columns=list(cm.key_columns),
-                           limit=min(limit, MAX_PAGE), cursor=cursor)
+                           limit=min(limit, MAX_PAGE), cursor=cursor, as_of=view.as_of)
     keys = [tuple(r[c] for c in cm.key_columns) for r in page.rows]
     attrs = _attributes(view, mapping, cm, keys)
-    entities = [Entity(str(entity_iri(mapping, cm, list(k))), [cm.name], attrs[k]) for k in keys]
+    overlay = sc.overlay_of(view)
+    if overlay is None:
+        entities = [Entity(str(entity_iri(mapping, cm, list(k))), [cm.name], attrs[k])
+                    for k in keys]
+        return entities, page.next_cursor
+    changed = sc.touched(overlay)
+    entities = []
+    for k in keys:
+        iri = entity_iri(mapping, cm, list(k))
+        if iri not in changed:
+            entities.append(Entity(str(iri), [cm.name], sc.without_removed(attrs[k], overlay)))
+        elif (found := _in_scenario(view, mapping, cm, iri, conditions)) is not None:
+            entities.append(found)
+    if page.next_cursor is None:  # the scenario's own matches close the listing
+        for extra in sc.of_class(view, mapping, cm, changed):
+            if not sc.in_base(view, cm, extra, filters) and \
+                    (found := _in_scenario(view, mapping, cm, extra, conditions)) is not None:
+                entities.append(found)
     return entities, page.next_cursor
+
+
+def _in_scenario(view: TwinView, mapping: SchemaMapping, cm: ClassMapping, iri: Node,
+                 conditions: list[tuple[str, str, Any]]) -> Entity | None:
+    """A touched entity as the scenario has it, if it is of `cm` and meets `conditions`."""
+    values = sc.scenario_attributes(view, mapping, cm, iri)
+    if values is None or not all(sc.holds(values.get(n), op, v) for n, op, v in conditions):
+        return None
+    return Entity(str(iri), [cm.name], {k: json_value(v) for k, v in values.items()})
 
 
 def get_entity(view: TwinView, iri: str) -> Entity:
@@ -149,7 +182,7 @@ def get_entity(view: TwinView, iri: str) -> Entity:
         raise BrowseError(f"{iri} is not an entity IRI of this twin")
     entity = Entity(iri, [])
     names = {URIRef(f.property): f.names[0] for m in view.mappings for cm in m.classes
-             for f in cm.fields}
+             for f in cm.fields} | view.names  # a model's prediction: "<model>.prediction"
     for _, p, o in view.triples(term, None, None):
         if p == RDF_NS.type:
             entity.classes.append(local_name(str(o)))
@@ -179,22 +212,40 @@ def search_entities(view: TwinView, text: str, class_ref: str | None = None,
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     classes = [_class(view, class_ref)] if class_ref else [
         (m, cm) for m in view.mappings for cm in m.classes]
+    overlay = sc.overlay_of(view)
+    changed = sc.touched(overlay) if overlay is not None else set()
     out: list[Entity] = []
     seen: set[str] = set()
     for mapping, cm in classes:
         table = mapping.tabular.table(cm.table)
-        for f in cm.fields:
-            if f.kind != "column" or table.column(f.columns[0]).type.value != "string":
-                continue
+        names = [f for f in cm.fields
+                 if f.kind == "column" and table.column(f.columns[0]).type.value == "string"]
+        for f in names:
             page = view.store.read(cm.table, where=[Filter(f.columns[0], "like", pattern)],
-                                   columns=list(cm.key_columns), limit=limit)
+                                   columns=list(cm.key_columns), limit=limit,
+                                   as_of=view.as_of)
             keys = [tuple(r[c] for c in cm.key_columns) for r in page.rows]
             attrs = _attributes(view, mapping, cm, keys)
             for k in keys:
-                iri = str(entity_iri(mapping, cm, list(k)))
-                if iri not in seen:
-                    seen.add(iri)
-                    out.append(Entity(iri, [cm.name], attrs[k]))
+                iri = entity_iri(mapping, cm, list(k))
+                if str(iri) in seen:
+                    continue
+                if iri in changed:
+                    continue  # judged on its scenario values below
+                seen.add(str(iri))
+                values = attrs[k] if overlay is None else sc.without_removed(attrs[k], overlay)
+                out.append(Entity(str(iri), [cm.name], values))
             if len(out) >= limit:
                 return out[:limit]
-    return out
+        if overlay is not None:
+            conditions = [(f.names[0], "like", pattern) for f in names]
+            for extra in sc.of_class(view, mapping, cm, changed):
+                if str(extra) in seen:
+                    continue
+                now = sc.scenario_attributes(view, mapping, cm, extra)
+                if now is not None and any(sc.holds(now.get(n), op, v)
+                                           for n, op, v in conditions):
+                    seen.add(str(extra))
+                    out.append(Entity(str(extra), [cm.name],
+                                      {k: json_value(v) for k, v in now.items()}))
+    return out[:limit]

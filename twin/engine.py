@@ -84,7 +84,8 @@ def run_query(
     if getattr(view, "overlay", None) is not None:
         sql_tables, reason = None, "a scenario's edits are overlaid by the evaluator"
     if allow_sql and sql_tables is not None and kind in ("SELECT", "ASK"):
-        engine, tables = sql_tables()
+        # as_of: every table is its as-of subquery, so the database answers from the past too
+        engine, tables = sql_tables() if view.as_of is None else sql_tables(as_of=view.as_of)
         try:
             plan = Translator(view, tables, engine.dialect.name).plan(algebra)
         except NotTranslatable as exc:

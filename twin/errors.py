@@ -45,3 +45,7 @@ class QueryTimeout(TwinError):
 
 class NotTranslatable(Exception):
     """Internal: this algebra node has no SQL translation (the evaluator answers it)."""
+
+
+class HistoryUnavailable(TwinError):
+    """An `as_of` the store cannot answer: naive, trimmed by a vacuum, or no history kept."""

@@ -430,6 +430,8 @@ class _BGPBuilder:
         if isinstance(s, Literal):
             raise NotTranslatable("a literal subject")
         src = self.source(p, o)
+        if src.kind == "prediction":  # keyed by entity id text, not the class key
+            raise NotTranslatable("a model's stored predictions")
         alias = self.alias(s, src)
         if src.kind == "type":
             return

@@ -12,7 +12,8 @@ Outside clients (SPARQLWrapper, rdflib's SPARQLStore, YASGUI, Jena) speak only t
 
 Everything else is shared with the `query_twin` operation: the same bearer-token check (read
 scope), `services.twins.run_twin_query` (timeout, row cap, ``scenario=`` for a what-if
-scenario's view), and problem+json errors with the parse error's line and column. A result
+scenario's view, ``as_of=`` an ISO 8601 instant with a time zone for the stored state at
+that time; both combine), and problem+json errors with the parse error's line and column. A result
 cut at the row cap carries ``Mimir-Truncated: true``; ``Mimir-Ran-As-SQL`` says whether the
 database ran the query. Update requests are refused:
 the endpoint is read-only.
@@ -21,10 +22,12 @@ the endpoint is read-only.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from mimir_api.api.rest import API_PREFIX
@@ -37,6 +40,7 @@ from twin.export import MEDIA_TYPES, stream
 from twin.results import NotAcceptable, negotiate, serialize
 
 PATH = API_PREFIX + "/projects/{project}/twins/{twin}/sparql"
+_INSTANT: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 
 class NotAcceptableError(MimirError):
@@ -92,6 +96,19 @@ async def _read_query(request: Request) -> str:
     return query
 
 
+def as_of_param(request: Request) -> datetime | None:
+    """The ``as_of`` query parameter as an aware datetime (problem+json naming it if not)."""
+    text = request.query_params.get("as_of") or None
+    if text is None:
+        return None
+    try:
+        return _INSTANT.validate_python(text)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"as_of must be an ISO 8601 instant with a time zone, e.g. 2026-01-31T12:00:00Z: "
+            f"{exc.errors()[0]['msg']}", field="as_of") from None
+
+
 async def sparql_endpoint(request: Request) -> Response:
     """Answer one SPARQL 1.1 Protocol request."""
     state = request.app.state
@@ -100,9 +117,11 @@ async def sparql_endpoint(request: Request) -> Response:
     actor.require(Scope.READ, "sparql")
     query = await _read_query(request)
     scenario = request.query_params.get("scenario") or None
+    as_of = as_of_param(request)
     ctx = ServiceContext(settings=state.settings, engine=state.engine, actor=actor)
     project, twin = request.path_params["project"], request.path_params["twin"]
-    result = await run_in_threadpool(run_twin_query, ctx, project, twin, query, None, scenario)
+    result = await run_in_threadpool(run_twin_query, ctx, project, twin, query, None, scenario,
+                                     as_of)
     try:
         media, fmt = negotiate(request.headers.get("accept"),
                                graph=result.type in ("CONSTRUCT", "DESCRIBE"),
@@ -123,7 +142,8 @@ EXPORT_PATH = API_PREFIX + "/projects/{project}/twins/{twin}/export"
 
 
 async def export_endpoint(request: Request) -> Response:
-    """Stream the twin's whole view as Turtle (default) or N-Triples (``?format=nt``)."""
+    """Stream the twin's whole view as Turtle (default) or N-Triples (``?format=nt``), of a
+    scenario (``scenario=``) and as of a past instant (``as_of=``) when asked."""
     from starlette.responses import StreamingResponse
 
     from mimir_api.services.twins import open_twin_for
@@ -135,9 +155,10 @@ async def export_endpoint(request: Request) -> Response:
     fmt = request.query_params.get("format", "turtle")
     if fmt not in MEDIA_TYPES:
         raise InvalidInput(f"format must be turtle or nt, got {fmt!r}", field="query.format")
+    as_of = as_of_param(request)
     ctx = ServiceContext(settings=state.settings, engine=state.engine, actor=actor)
     opened = open_twin_for(ctx, request.path_params["project"], request.path_params["twin"],
-                           request.query_params.get("scenario") or None)
+                           request.query_params.get("scenario") or None, as_of)
     view = await run_in_threadpool(opened.__enter__)  # errors become problems before streaming
 
     def body() -> Iterator[bytes]:

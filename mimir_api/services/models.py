@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from sqlmodel import Session, func, select
 
 from mimir_api.core.errors import Conflict, InvalidInput, NotFound, unavailable_on_failure
@@ -83,8 +83,13 @@ class PredictInput(ModelRef):
         default=None, max_length=MAX_ENTITIES,
         description="Ad-hoc feature records, validated against the model's feature schema.")
     scenario: str | None = Field(
-        default=None, max_length=200,
+        default=None, max_length=63,
         description="A what-if scenario of the twin whose changed values to predict from.")
+    twin: str | None = Field(
+        default=None, max_length=63,
+        description="The twin of `scenario` / `as_of` (default: the project's only twin).")
+    as_of: AwareDatetime | None = Field(
+        default=None, description="Predict from the stored state at this instant.")
 
 
 class InferInput(ModelRef):
@@ -422,9 +427,10 @@ def predict(ctx: ServiceContext, params: PredictInput) -> Predictions:
 
     if (params.entities is None) == (params.records is None):
         raise InvalidInput("give either entities or records", field="entities")
-    if params.scenario is not None:
-        raise InvalidInput("scenario predictions need the twin's scenarios, which this "
-                           "deployment does not provide yet", field="scenario")
+    in_twin = params.scenario is not None or params.as_of is not None
+    if in_twin and params.records is not None:
+        raise InvalidInput("scenario and as_of predict stored entities; ad-hoc records "
+                           "already say every value", field="scenario")
     with ctx.session() as session:
         project = project_row(session, params.project)
         model = _model_row(session, project, params.name)
@@ -435,6 +441,8 @@ def predict(ctx: ServiceContext, params: PredictInput) -> Predictions:
         loaded = _loaded(project.storage_url, params.name, number, digest)
         if params.records is not None:
             frame = records_frame(loaded.plan, params.records)
+        elif in_twin:
+            frame = _twin_frame(ctx, params, loaded.plan)
         else:
             mapping = _mapping(project, ontology)
             with project_store(project) as store:
@@ -444,6 +452,26 @@ def predict(ctx: ServiceContext, params: PredictInput) -> Predictions:
     except ArtifactError as exc:
         raise _ml_error(exc) from None
     return Predictions(items=[Prediction(**r) for r in prediction_rows(loaded, frame, number)])
+
+
+def _twin_frame(ctx: ServiceContext, params: PredictInput, plan: FeaturePlan) -> Any:
+    """The entities' features as the twin's scenario (and/or past state) has them."""
+    from mimir_api.db.models import Twin
+    from mimir_api.services.twins import scenario_view
+    from twin.predict import view_frame
+
+    twin = params.twin
+    if twin is None:
+        with ctx.session() as session:
+            project = project_row(session, params.project)
+            names = sorted(session.exec(select(Twin.name).where(
+                Twin.project_id == project.id)).all())
+        if len(names) != 1:
+            raise InvalidInput(f"name the twin: the project has {len(names)} "
+                               f"({', '.join(names) or 'none'})", field="twin")
+        twin = names[0]
+    with scenario_view(ctx, params.project, twin, params.scenario, params.as_of) as view:
+        return view_frame(view, plan, params.entities)
 
 
 def _start_with_version(ctx: ServiceContext, project_name: str, name: str, version: int | None,

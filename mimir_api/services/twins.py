@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -32,6 +32,7 @@ from mimir_api.core.errors import (
 )
 from mimir_api.core.security import Scope
 from mimir_api.db.models import (
+    MLModel,
     Ontology,
     Project,
     Twin,
@@ -46,8 +47,15 @@ from mimir_api.services.ontology_versions import OntologyName
 from mimir_api.services.project_access import open_store_of, project_row
 from mimir_api.services.projects import ProjectName
 from mimir_api.services.registry import operation
+from storage_plugins.errors import InvalidQuery
 from twin.engine import TwinResult, run_query
-from twin.errors import QuerySyntaxError, QueryTimeout, UnsupportedQuery, UpdateRefused
+from twin.errors import (
+    HistoryUnavailable,
+    QuerySyntaxError,
+    QueryTimeout,
+    UnsupportedQuery,
+    UpdateRefused,
+)
 from twin.parse import MAX_QUERY_CHARS
 from twin.results import term_json
 from twin.view import TwinView
@@ -57,6 +65,8 @@ BASE = "/projects/{project}/twins"
 ONE = BASE + "/{twin}"
 MAX_TIMEOUT_S = 600.0
 MAX_ROWS = 1_000_000
+AS_OF_HELP = ("Answer from the stored state at this instant (ISO 8601 with a time zone), "
+              "through the storage plugin's temporal reads; before any data: empty.")
 
 TwinName = Annotated[
     str,
@@ -127,6 +137,7 @@ class TwinQuery(TwinRef):
                                  description="At most this many rows (capped by the twin's).")
     scenario: str | None = Field(default=None, max_length=63,
                                  description="Answer on this what-if scenario's view.")
+    as_of: AwareDatetime | None = Field(default=None, description=AS_OF_HELP)
 
 
 class SyncPoint(BaseModel):
@@ -232,9 +243,33 @@ def _public(project: Project, row: Twin) -> TwinPublic:
         created_at=row.created_at, updated_at=row.updated_at)
 
 
+def model_bindings(session: Session, project: Project, row: Twin) -> list[tuple[str, str, str]]:
+    """(model, ontology, class) of the project's models over the twin's ontologies: their
+    stored batch predictions show in the twin."""
+    models = session.exec(select(MLModel).where(MLModel.project_id == project.id)
+                          .order_by(MLModel.name)).all()
+    return [(m.name, m.ontology, str(m.spec.get("entity_class", ""))) for m in models
+            if m.ontology in row.ontologies]
+
+
+def _bindings(mappings: dict[str, Any], models: list[tuple[str, str, str]]) -> list[Any]:
+    from ontology.errors import OntologyError
+    from twin.view import ModelBinding
+
+    out = []
+    for name, ontology, cls in models:
+        try:
+            out.append(ModelBinding(name, mappings[ontology].class_mapping(cls).class_iri))
+        except (KeyError, OntologyError):  # its class left the ontology: nothing to show
+            continue
+    return out
+
+
 @contextmanager
-def twin_view(project: Project, row: Twin) -> Iterator[TwinView]:
-    """The twin's view over the project's store (closed afterwards)."""
+def twin_view(project: Project, row: Twin, as_of: datetime | None = None,
+              models: list[tuple[str, str, str]] | None = None) -> Iterator[TwinView]:
+    """The twin's view over the project's store (closed afterwards), as of `as_of` when
+    given, showing the stored predictions of `models` (see `model_bindings`)."""
     from twin.binding import TwinMappingMissing, twin_mappings
 
     try:
@@ -243,30 +278,39 @@ def twin_view(project: Project, row: Twin) -> Iterator[TwinView]:
         raise Conflict(f"twin '{row.name}': {exc}") from exc
     except OSError as exc:
         raise Unavailable(f"cannot read the published ontologies: {exc}") from exc
+    bindings = _bindings(dict(zip(row.ontologies, mappings, strict=True)), models or [])
     store = open_store_of(project)
     try:
-        yield TwinView(store, mappings)
+        yield TwinView(store, mappings, as_of=as_of, models=bindings)
+    except HistoryUnavailable as exc:
+        raise InvalidInput(str(exc), field="as_of") from None
+    except InvalidQuery as exc:
+        if as_of is not None and str(exc).startswith("as_of"):  # trimmed by vacuum_history
+            raise InvalidInput(str(exc), field="as_of") from None
+        raise
     finally:
         store.close()
 
 
 def open_twin_for(ctx: ServiceContext, project_name: str, twin: str,
-                  scenario: str | None = None) -> contextlib.AbstractContextManager[TwinView]:
+                  scenario: str | None = None, as_of: datetime | None = None
+                  ) -> contextlib.AbstractContextManager[TwinView]:
     """The twin's (or a scenario's) view, entered by the caller: the streamed export keeps
     it open while the response is written."""
-    return scenario_view(ctx, project_name, twin, scenario)
+    return scenario_view(ctx, project_name, twin, scenario, as_of)
 
 
 def run_twin_query(ctx: ServiceContext, project_name: str, twin: str, query: str,
-                   max_rows: int | None = None, scenario: str | None = None) -> TwinResult:
-    """Answer `query` on the twin (or one of its scenarios) within its timeout and row cap;
-    errors as MimirErrors."""
+                   max_rows: int | None = None, scenario: str | None = None,
+                   as_of: datetime | None = None) -> TwinResult:
+    """Answer `query` on the twin (or one of its scenarios, as of `as_of` when given)
+    within its timeout and row cap; errors as MimirErrors."""
     with ctx.session() as session:
         project = project_row(session, project_name)
         row = twin_row(session, project, twin)
         session.expunge_all()
     cap = row.max_rows if max_rows is None else min(max_rows, row.max_rows)
-    with scenario_view(ctx, project_name, twin, scenario) as view:
+    with scenario_view(ctx, project_name, twin, scenario, as_of) as view:
         try:
             return run_query(view, query, max_rows=cap, timeout_s=row.timeout_s)
         except QuerySyntaxError as exc:
@@ -368,7 +412,7 @@ def query_twin(ctx: ServiceContext, params: TwinQuery) -> TwinQueryResult:
     the row cap are cut (`truncated`). For the W3C formats use the /sparql endpoint.
     """
     result = run_twin_query(ctx, params.project, params.twin, params.query, params.max_rows,
-                            params.scenario)
+                            params.scenario, params.as_of)
     out = TwinQueryResult(type=result.type, truncated=result.truncated,
                           ran_as_sql=result.ran_as_sql, fallback_reason=result.fallback_reason,
                           elapsed_ms=round(result.elapsed_s * 1000, 3))
@@ -412,6 +456,7 @@ class TwinExport(TwinRef):
                              description="At most this many triples (more are cut).")
     scenario: str | None = Field(default=None, max_length=63,
                                  description="Export this what-if scenario's view.")
+    as_of: AwareDatetime | None = Field(default=None, description=AS_OF_HELP)
 
 
 class TwinExported(BaseModel):
@@ -430,7 +475,8 @@ def export_twin(ctx: ServiceContext, params: TwinExport) -> TwinExported:
     GET /api/v1/projects/{project}/twins/{twin}/export?format=…)."""
     from twin.export import MEDIA_TYPES, write
 
-    with scenario_view(ctx, params.project, params.twin, params.scenario) as view:
+    with scenario_view(ctx, params.project, params.twin, params.scenario,
+                       params.as_of) as view:
         head = list(itertools.islice(view.triples(None, None, None), params.max_triples + 1))
         truncated = len(head) > params.max_triples
         head = head[:params.max_triples]
@@ -461,6 +507,9 @@ class EntityListQuery(TwinRef):
     limit: int = Field(default=100, ge=1, le=1000, description="Page size.")
     cursor: str | None = Field(default=None, max_length=4000,
                                description="next_cursor of the previous page.")
+    scenario: str | None = Field(default=None, max_length=63,
+                                 description="List them as this what-if scenario has them.")
+    as_of: AwareDatetime | None = Field(default=None, description=AS_OF_HELP)
 
 
 class EntityRefQuery(TwinRef):
@@ -469,6 +518,7 @@ class EntityRefQuery(TwinRef):
     iri: str = Field(min_length=1, max_length=4000, description="The entity's IRI.")
     scenario: str | None = Field(default=None, max_length=63,
                                  description="Show it as this what-if scenario has it.")
+    as_of: AwareDatetime | None = Field(default=None, description=AS_OF_HELP)
 
 
 class EntitySearch(TwinRef):
@@ -478,6 +528,9 @@ class EntitySearch(TwinRef):
     class_name: str | None = Field(default=None, max_length=500,
                                    description="Only this class (name or IRI).")
     limit: int = Field(default=50, ge=1, le=500, description="At most this many entities.")
+    scenario: str | None = Field(default=None, max_length=63,
+                                 description="Search this what-if scenario's values.")
+    as_of: AwareDatetime | None = Field(default=None, description=AS_OF_HELP)
 
 
 class EntityLink(BaseModel):
@@ -518,17 +571,19 @@ def _entity(e: Any) -> EntityPublic:
 
 @contextmanager
 def _browsing(ctx: ServiceContext, params: TwinRef, field: str,
-              scenario: str | None = None) -> Iterator[TwinView]:
-    from storage_plugins.errors import InvalidCursor, InvalidQuery
+              scenario: str | None = None, as_of: datetime | None = None
+              ) -> Iterator[TwinView]:
+    from storage_plugins.errors import InvalidCursor
     from twin.browse import BrowseError
 
-    with scenario_view(ctx, params.project, params.twin, scenario) as view:
+    with scenario_view(ctx, params.project, params.twin, scenario, as_of) as view:
         try:
             yield view
         except InvalidCursor as exc:
             raise InvalidInput(str(exc), field="cursor") from None
         except (BrowseError, InvalidQuery) as exc:
-            raise InvalidInput(str(exc), field=field) from None
+            trimmed = as_of is not None and str(exc).startswith("as_of")
+            raise InvalidInput(str(exc), field="as_of" if trimmed else field) from None
 
 
 @operation(method="POST", path=ONE + "/entities/list", scope=Scope.READ, read_only=True,
@@ -537,7 +592,7 @@ def list_entities(ctx: ServiceContext, params: EntityListQuery) -> EntityPage:
     """A page of one class's entities, filtered by typed conditions on its attributes."""
     from twin.browse import list_entities as browse
 
-    with _browsing(ctx, params, "where") as view:
+    with _browsing(ctx, params, "where", params.scenario, params.as_of) as view:
         items, cursor = browse(view, params.class_name,
                                [(w.attribute, w.op, w.value) for w in params.where],
                                params.limit, params.cursor)
@@ -550,7 +605,7 @@ def get_entity(ctx: ServiceContext, params: EntityRefQuery) -> EntityPublic:
     from twin.browse import BrowseError
     from twin.browse import get_entity as browse
 
-    with _browsing(ctx, params, "iri", params.scenario) as view:
+    with _browsing(ctx, params, "iri", params.scenario, params.as_of) as view:
         try:
             return _entity(browse(view, params.iri))
         except BrowseError as exc:
@@ -564,7 +619,7 @@ def search_entities(ctx: ServiceContext, params: EntitySearch) -> EntityList:
     """Entities whose string attributes contain the text (case-sensitive)."""
     from twin.browse import search_entities as browse
 
-    with _browsing(ctx, params, "text") as view:
+    with _browsing(ctx, params, "text", params.scenario, params.as_of) as view:
         return EntityList(items=[_entity(e) for e in browse(view, params.text, params.class_name,
                                                             params.limit)])
 
@@ -735,17 +790,19 @@ def _scenario_public(twin: Twin, row: TwinScenario,
 
 
 @contextmanager
-def scenario_view(ctx: ServiceContext, project_name: str, twin: str, scenario: str | None
-                  ) -> Iterator[TwinView]:
-    """The twin's view, with a scenario's edits overlaid when one is named."""
+def scenario_view(ctx: ServiceContext, project_name: str, twin: str, scenario: str | None,
+                  as_of: datetime | None = None) -> Iterator[TwinView]:
+    """The twin's view (as of `as_of` when given), with a scenario's edits overlaid when
+    one is named: a what-if on a past state."""
     from twin.scenario import ScenarioView
 
     with ctx.session() as session:
         project = project_row(session, project_name)
         row = twin_row(session, project, twin)
         rows = _edit_rows(session, scenario_row(session, row, scenario)) if scenario else []
+        models = model_bindings(session, project, row)
         session.expunge_all()
-    with twin_view(project, row) as view:
+    with twin_view(project, row, as_of, models) as view:
         yield ScenarioView(view, _edits_of(view, rows)) if scenario else view
 
 

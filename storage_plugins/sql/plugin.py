@@ -49,7 +49,7 @@ from storage_plugins.errors import (
     StorageError,
     WriteConflict,
 )
-from storage_plugins.history import HistoryEntry, current_run_id
+from storage_plugins.history import HistoryEntry, check_as_of, current_run_id
 from storage_plugins.migrate import SchemaChange, diff_schemas
 from storage_plugins.query import Predicate, Query
 from storage_plugins.rows import KeyIndex, check_repeats, key_index, prepare_rows
@@ -664,15 +664,21 @@ class SQLStoragePlugin(StoragePlugin):
 
         return batches()
 
-    def sql_tables(self) -> tuple[Engine, dict[str, sa.Table]]:
+    def sql_tables(self, as_of: datetime | None = None) -> tuple[Engine, dict[str, Any]]:
         """The engine and the stored tables as SQLAlchemy objects, for read-only compilers.
 
         The twin translates SPARQL into one SELECT over these tables; callers must not
-        write through them (writes go through `write`, which keeps the bookkeeping).
+        write through them (writes go through `write`, which keeps the bookkeeping). With
+        `as_of`, each table is the subquery of its rows at that instant (the same one `read`
+        uses), so a compiled query answers from the past state in the database itself.
         """
+        at = check_as_of(as_of)
         with self._connect() as conn:
             cached = self._load(conn)
-        return self._get_engine(), dict(cached.tables)
+            if at is None:
+                return self._get_engine(), dict(cached.tables)
+            sources = {t.name: self._source(conn, t, at) for t in cached.schema.tables}
+        return self._get_engine(), sources
 
     def _count(
         self, table: Table, predicate: Predicate | None, *, as_of: datetime | None = None

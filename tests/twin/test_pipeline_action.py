@@ -71,3 +71,42 @@ def test_twin_query_step_errors_are_permanent(session_prefect: PrefectServer,
     text = PIPELINE.replace("twin-report", "no-ontology").format(query='"SELECT * {}"')
     with pytest.raises(Exception, match="no accepted, published version"):
         _run(session_prefect, storage, text)
+
+
+PAST = """
+name: twin-then
+type: output
+steps:
+  - name: then
+    action: twin.query
+    with:
+      query: {query}
+      as_of: {at}
+  - name: before
+    action: twin.query
+    with: {{query: "ASK {{ ?s ?p ?o }}", as_of: "2000-01-01T00:00:00Z"}}
+"""
+
+
+def test_twin_query_step_as_of(session_prefect: PrefectServer, tmp_path: Path) -> None:
+    import json
+
+    from tests.twin.conftest import last_change
+
+    storage = tmp_path / "project"
+    storage.mkdir()
+    store = SQLStoragePlugin(SQLConfig(url=f"sqlite:///{storage}/tables.sqlite"))
+    model = datasets.shop_model()
+    mapping = datasets.load(store, model, datasets.shop_records(20))
+    publish(storage.as_uri(), "main", 1, to_turtle(model), mapping)
+    then = run_query(TwinView(store, [mapping]), QUERY)
+    at = last_change(store)
+    datasets.load(store, model, datasets.shop_records(20, seed=99))
+    assert run_query(TwinView(store, [mapping]), QUERY).bindings != then.bindings
+    store.close()
+    text = PAST.format(query=json.dumps(QUERY), at=json.dumps(at.isoformat()))
+    summary = _run(session_prefect, storage, text)
+    assert summary["status"] == "completed"
+    assert summary["context"]["then"]["rows"] == [
+        {"x": str(b[Variable("x")]), "n": int(b[Variable("n")])} for b in then.bindings]
+    assert summary["context"]["before"]["boolean"] is False

@@ -12,6 +12,7 @@ from rdflib import URIRef
 from tests.twin.conftest import Loaded, oracle_of
 from tests.twin.corpus import SHOP, SHOP_PREFIXES, Case
 from tests.twin.oracle import actual, expected, same
+from twin.browse import list_entities, search_entities
 from twin.engine import run_query
 from twin.scenario import EditRejected, ScenarioView, check_edit
 
@@ -138,3 +139,55 @@ def test_diff_lists_exactly_the_changed_triples(shop: Loaded) -> None:
     a2, r2 = diff(other, view, [other.overlay, view.overlay])
     assert set(a2) == everything_scenario - set(other.triples(None, None, None))
     assert set(r2) == set(other.triples(None, None, None)) - everything_scenario
+
+
+# --------------------------------------------------------------------------- browsing
+
+
+def _all_pages(view: ScenarioView, cls: str, where: list, limit: int = 7) -> list:  # type: ignore[type-arg]
+    out, cursor = [], None
+    while True:
+        page, cursor = list_entities(view, cls, where, limit=limit, cursor=cursor)
+        out += page
+        if cursor is None:
+            return out
+
+
+def _scenario_iris(oracle: object, body: str) -> list[str]:
+    _, rows = expected(oracle, SHOP_PREFIXES + body)  # type: ignore[arg-type]
+    return sorted({r[0][1] for r in rows})
+
+
+def test_list_entities_on_a_scenario(shop: Loaded, scenario: ScenarioView) -> None:
+    oracle = oracle_of(scenario)
+    customers = _all_pages(scenario, "Customer", [])
+    assert sorted(e.iri for e in customers) == _scenario_iris(
+        oracle, "SELECT ?c WHERE { ?c a s:Customer }")
+    by_iri = {e.iri: e for e in customers}
+    assert D + "Customer/3" not in by_iri  # removed
+    assert by_iri[D + "Customer/500"].attributes["cname"] == "what-if"  # added
+    assert "rating" not in by_iri[D + "Customer/2"].attributes  # unset
+    busy = _all_pages(scenario, "Order", [("qty", "ge", 5)])
+    assert sorted(e.iri for e in busy) == _scenario_iris(
+        oracle, "SELECT ?o WHERE { ?o ord:qty ?q FILTER(?q >= 5) }")
+    assert {e.iri: e for e in busy}[D + "Order/1"].attributes["qty"] == 98
+    [moved] = _all_pages(scenario, "Customer", [("city", "eq", "Atlantis")])
+    assert moved.iri == D + "Customer/4" and moved.attributes["city"] == "Atlantis"
+    orders = {e.iri: e for e in _all_pages(scenario, "Order", [], limit=100)}
+    assert "customer" not in orders[D + "Order/3"].attributes  # relationship removed
+    assert all(e.attributes.get("customer") != D + "Customer/3" for e in orders.values())
+    base = {e.iri for e in _all_pages(shop.view, "Customer", [])}
+    assert D + "Customer/3" in base and D + "Customer/500" not in base
+
+
+def test_search_entities_on_a_scenario(shop: Loaded, scenario: ScenarioView) -> None:
+    found = {e.iri for e in search_entities(scenario, "Atlantis", limit=500)}
+    assert found == {D + "Customer/4"}
+    assert {e.iri for e in search_entities(scenario, "what-if", "Customer")} == \
+        {D + "Customer/500"}
+    assert search_entities(shop.view, "what-if") == []
+    oracle = oracle_of(scenario)
+    hits = {e.iri for e in search_entities(scenario, "a", "Customer", limit=500)}
+    assert sorted(hits) == _scenario_iris(
+        oracle, 'SELECT ?c WHERE { ?c a s:Customer ; ?p ?v FILTER(isLiteral(?v) && '
+                'datatype(?v) = xsd:string && CONTAINS(?v, "a")) }')

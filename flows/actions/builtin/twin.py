@@ -5,6 +5,8 @@ plain value: IRIs and strings as text, numbers as numbers), the ASK answer or th
 CONSTRUCT/DESCRIBE graph as Turtle. The worker has no metadata DB, so the step names the
 ontologies to read through (those the API published into the storage object), exactly as a
 twin does; the timeout and row cap bound the step like a twin's settings bound a query.
+``as_of`` (an ISO 8601 instant with a time zone) answers from the stored state at that time,
+e.g. a report comparing this week with last week's.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from rdflib import Literal
 
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
+from storage_plugins.errors import InvalidQuery
 from twin.binding import TwinMappingMissing, open_twin_view
 from twin.engine import run_query
 from twin.errors import TwinError
@@ -30,6 +33,8 @@ class TwinQueryParams(StrictParams):
         description="The project's ontologies to read through (default: main).")
     max_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="Row cap.")
     timeout_s: float = Field(default=60.0, gt=0, le=600, description="Query timeout (s).")
+    as_of: AwareDatetime | None = Field(
+        default=None, description="Answer from the stored state at this instant.")
 
 
 def _plain(term: Any) -> Any:
@@ -47,12 +52,13 @@ def _plain(term: Any) -> Any:
 def twin_query(params: TwinQueryParams, ctx: ActionContext) -> dict[str, Any]:
     """Run a read-only SPARQL query on the project's twin view; rows land in the result."""
     try:
-        with open_twin_view(ctx.project, ctx.storage_url, params.ontologies) as view:
+        with open_twin_view(ctx.project, ctx.storage_url, params.ontologies,
+                            as_of=params.as_of) as view:
             result = run_query(view, params.query, max_rows=params.max_rows,
                                timeout_s=params.timeout_s)
     except TwinMappingMissing as exc:
         raise PermanentError(str(exc)) from None
-    except TwinError as exc:
+    except (TwinError, InvalidQuery) as exc:  # InvalidQuery: an as_of before a vacuum
         raise PermanentError(str(exc)) from None
     out: dict[str, Any] = {"type": result.type, "truncated": result.truncated,
                            "ran_as_sql": result.ran_as_sql}
