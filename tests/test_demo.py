@@ -59,7 +59,8 @@ def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_demo_prints_each_step(built: str) -> None:
-    steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]")
+    steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]",
+             "[what-if]")
     for step in (*steps, "[report]", "[anomalies]"):
         assert step in built
     assert "Where to look next" in built
@@ -119,6 +120,24 @@ def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
     assert hot["vibration"] == base["vibration"]
     diff = get(platform, "/twins/windfarm/scenarios/hot-sensor/diff")
     assert diff["added"] and diff["removed"]
+
+
+def test_a_what_if_changes_a_prediction_and_not_the_base(platform: Platform, built: str) -> None:
+    line = next(ln for ln in built.splitlines() if "scenario 'worn-sensors'" in ln)
+    turbine = line.split(" sensors of ")[1].split()[0]
+    assert turbine not in generate().failed_turbines
+    url = f"{platform.api}/projects/{PROJECT}/models/turbine-failure/predict"
+
+    def predicted(**extra: Any) -> str:
+        answer = httpx.post(url, json={"entities": [turbine], **extra},
+                            headers=platform.headers(), timeout=120)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["items"][0]["prediction"]).lower()
+
+    assert predicted() in {"no", "false"}
+    assert predicted(scenario="worn-sensors") in {"yes", "true"}
+    diff = get(platform, "/twins/windfarm/scenarios/worn-sensors/diff")
+    assert len(diff["added"]) == 4 and len(diff["removed"]) == 4
 
 
 def test_model_beats_its_baseline(platform: Platform, built: str) -> None:

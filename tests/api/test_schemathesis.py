@@ -31,8 +31,10 @@ from tests.utils.servers import PrefectServer
 
 EXAMPLES_PER_OPERATION = 8
 # run_selfcheck waits for a flow run on a worker; there is none here (tests/test_platform.py
-# runs it against `mimir up`), so its 503 "dependency unavailable" is the right answer.
-NEEDS_A_WORKER = {"POST /api/v1/system/selfcheck"}
+# runs it against `mimir up`), so its 503 "dependency unavailable" is the right answer. The
+# same holds for run_demo, whose `sample-project` deployment only `mimir up` (or `mimir
+# deploy`) registers (tests/test_demo.py runs it against `mimir up`).
+NEEDS_A_WORKER = {"POST /api/v1/system/selfcheck", "POST /api/v1/demo"}
 
 
 def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
