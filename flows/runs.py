@@ -39,6 +39,7 @@ from prefect.exceptions import ObjectAlreadyExists
 RESULT_ARTIFACT = "mimir-result"
 MIMIR_DEPLOYMENT = "mimir"  # the deployment name of each of Mimir's own flows
 MAX_TAG = 100
+STARTED_BY_TAG = "started-by:"  # + the id of the run whose outcome started this one
 
 
 def project_tags(project: str, kind: str, via: str) -> list[str]:
@@ -143,6 +144,26 @@ def get_project_run(project: str, run_id: UUID) -> dict[str, Any] | None:
     detail = run_summary(runs[0])
     detail["result"] = read_result(run_id)
     return detail
+
+
+def latest_project_run(
+    project: str, kind: str, *, parameters: dict[str, Any] | None = None, scan: int = 50
+) -> dict[str, Any] | None:
+    """The project's newest run of `kind` (whose parameters include `parameters`, if given),
+    with its recorded result once it has ended; None when there is none among the newest
+    `scan` runs of that kind.
+
+    This is how a user follows work Mimir started on their behalf without knowing its id,
+    e.g. the extraction an ingestion run started (`list_ontologies` shows it)."""
+    wanted = parameters or {}
+    for run in read_runs(tags=["mimir", f"project:{project}", f"kind:{kind}"], limit=scan):
+        given = run.parameters or {}
+        if all(given.get(key) == value for key, value in wanted.items()):
+            detail = run_summary(run)
+            detail["final"] = is_final(detail)
+            detail["result"] = read_result(run.id) if detail["final"] else None
+            return detail
+    return None
 
 
 def read_result(run_id: UUID) -> dict[str, Any] | None:
