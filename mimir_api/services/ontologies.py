@@ -248,7 +248,7 @@ def list_ontologies(ctx: ServiceContext, params: ProjectOntologies) -> OntologyL
             select(Ontology).where(Ontology.project_id == project.id).order_by(Ontology.name)
         ).all()
         items = [ontology_public(session, project, r) for r in rows]
-    latest, unavailable = latest_extraction(params.project)
+    latest, unavailable = latest_extraction(ctx.settings.resolved_prefect_api_url, params.project)
     return OntologyListing(
         items=items, latest_extraction=latest, extraction_unavailable=unavailable
     )
@@ -332,7 +332,9 @@ def get_ontology(ctx: ServiceContext, params: OntologyRef) -> OntologyDetail:
         summary = ontology_public(session, project, row)
         model = model_of(current_record(session, row).turtle)
     axioms = sum(1 for line in model.extra.splitlines() if line.strip())
-    latest, unavailable = latest_extraction(params.project, params.name)
+    latest, unavailable = latest_extraction(
+        ctx.settings.resolved_prefect_api_url, params.project, params.name
+    )
     return OntologyDetail(
         **summary.model_dump(),
         latest_extraction=latest,
