@@ -134,3 +134,19 @@ steps:
     reserved = text.replace("downloads/readings.csv", "_mimir/readings.csv")
     with pytest.raises(Exception, match="pipelines may not write there"):
         run_flow(reserved)
+
+
+def test_save_to_an_error_answer_fails_and_saves_nothing(
+    run_flow: Callable[..., dict[str, Any]], http_server: HTTPFixture, small_limits: None
+) -> None:
+    text = f"""
+name: fetch-missing
+type: processing
+steps:
+  - name: export
+    action: http.request
+    with: {{url: "{http_server.url}/missing", save_to: downloads/missing.json}}
+"""
+    with pytest.raises(Exception, match=r"step 'export': .*answered 404"):
+        run_flow(text)
+    assert not (run_flow.storage / "downloads").exists()  # type: ignore[attr-defined]

@@ -110,10 +110,15 @@ def http_request(params: HttpRequestParams, ctx: ActionContext) -> dict[str, Any
                         "size": saved,
                         "url": str(response.url),
                     }
+                # an error answer to a save_to request is read like any other, within the
+                # context's cap (only a successful body goes to the file)
+                in_context = min(cap, settings.http_max_response_bytes)
+                if in_context < cap:
+                    limit = f"{in_context} bytes (MIMIR_HTTP_MAX_RESPONSE_BYTES)"
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
-                    if size > cap:
+                    if size > in_context:
                         raise PermanentError(
                             f"response from {params.url} is over {limit}: it would all land in "
                             "the run's context — stream it into a file with save_to: and load "
