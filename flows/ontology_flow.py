@@ -28,6 +28,7 @@ from domain.raw_area import read_raw_sample
 from domain.stores import open_project_store
 from flows.runs import (
     MIMIR_DEPLOYMENT,
+    STARTED_BY_TAG,
     one_per_project,
     project_tags,
     record_result,
@@ -174,11 +175,21 @@ def _extract(
 
 
 def start_extraction(
-    project: str, storage_url: str, ontology: str = DEFAULT_ONTOLOGY, trigger: str = "api"
+    project: str,
+    storage_url: str,
+    ontology: str = DEFAULT_ONTOLOGY,
+    trigger: str = "api",
+    started_by: str | None = None,
 ) -> FlowRun:
-    """Create a run of the `extract-ontology/mimir` deployment and return at once."""
+    """Create a run of the `extract-ontology/mimir` deployment and return at once.
+
+    `started_by` (the id of the ingestion run that triggered it) becomes a tag, so the
+    extraction links back to its cause as the ingestion's outcome links forward to it."""
+    tags = [*project_tags(project, "extraction", trigger), "mimir-ontology"]
+    if started_by:
+        tags.append(f"{STARTED_BY_TAG}{started_by}")
     return start_deployment(
         f"{EXTRACT_FLOW_NAME}/{MIMIR_DEPLOYMENT}",
         {"project": project, "storage_url": storage_url, "ontology": ontology, "trigger": trigger},
-        [*project_tags(project, "extraction", trigger), "mimir-ontology"],
+        tags,
     )

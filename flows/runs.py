@@ -35,10 +35,12 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 RESULT_ARTIFACT = "mimir-result"
 MIMIR_DEPLOYMENT = "mimir"  # the deployment name of each of Mimir's own flows
 MAX_TAG = 100
+STARTED_BY_TAG = "started-by:"  # + the id of the run whose outcome started this one
 
 
 def project_tags(project: str, kind: str, via: str) -> list[str]:
@@ -143,6 +145,36 @@ def get_project_run(project: str, run_id: UUID) -> dict[str, Any] | None:
     detail = run_summary(runs[0])
     detail["result"] = read_result(run_id)
     return detail
+
+
+def latest_project_run(
+    project: str,
+    kind: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    scan: int = 50,
+    api_url: str | None = None,
+) -> dict[str, Any] | None:
+    """The project's newest run of `kind` (whose parameters include `parameters`, if given),
+    with its recorded result once it has ended; None when there is none among the newest
+    `scan` runs of that kind.
+
+    This is how a user follows work Mimir started on their behalf without knowing its id,
+    e.g. the extraction an ingestion run started (`list_ontologies` shows it).
+
+    `api_url` names the Prefect API to ask (else Prefect's own setting): without one,
+    Prefect's client would start a temporary server of its own and wait for it."""
+    wanted = parameters or {}
+    chosen = temporary_settings({PREFECT_API_URL: api_url}) if api_url else nullcontext()
+    with chosen:
+        for run in read_runs(tags=["mimir", f"project:{project}", f"kind:{kind}"], limit=scan):
+            given = run.parameters or {}
+            if all(given.get(key) == value for key, value in wanted.items()):
+                detail = run_summary(run)
+                detail["final"] = is_final(detail)
+                detail["result"] = read_result(run.id) if detail["final"] else None
+                return detail
+    return None
 
 
 def read_result(run_id: UUID) -> dict[str, Any] | None:

@@ -19,7 +19,23 @@ class RuntimeSettings(BaseSettings):
         "they are private/loopback (e.g. '127.0.0.1,10.0.0.0/8,api.internal').",
     )
     http_max_response_bytes: int = Field(
-        default=10 * 1024 * 1024, ge=1024, description="Largest HTTP response body a step reads."
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest HTTP response body http.request reads into the run's context "
+        "(MIMIR_HTTP_MAX_RESPONSE_BYTES, default 10 MiB); larger downloads go to a file with "
+        "`save_to:` and into storage with storage.load.",
+    )
+    http_max_download_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024,
+        description="Largest body http.request streams into a project file with `save_to:` "
+        "(MIMIR_HTTP_MAX_DOWNLOAD_BYTES, default 1 GiB); it never passes through memory whole.",
+    )
+    csv_max_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most rows csv.parse reads into the run's context (MIMIR_CSV_MAX_ROWS, "
+        "default 100,000); storage.load streams files of any length in batches instead.",
     )
     for_each_max_items: int = Field(
         default=10_000, ge=1, description="Upper bound on items one for_each step may process."

@@ -234,7 +234,9 @@ def _start_extraction_after(
         )
         return {"skipped": "MIMIR_API_URL is not set"}
     try:
-        started = start_extraction(run.project, run.storage_url, trigger=f"pipeline:{run.pipeline}")
+        started = start_extraction(
+            run.project, run.storage_url, trigger=f"pipeline:{run.pipeline}", started_by=run.id
+        )
     except Exception as exc:
         logger.warning("could not start ontology extraction: %s", exc)
         return {"skipped": f"could not start: {exc}"[:500]}

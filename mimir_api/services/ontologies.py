@@ -16,6 +16,7 @@ from mimir_api.core.errors import Conflict, InvalidInput, Unavailable
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Ontology, OntologyVersionRecord, Project
 from mimir_api.services.context import ServiceContext
+from mimir_api.services.extraction_status import ExtractionStatus, latest_extraction
 from mimir_api.services.inputs import ProjectName, StrictInput
 from mimir_api.services.ontology_versions import (
     BASE,
@@ -149,8 +150,27 @@ class ConsistencyQuery(OptionalVersion):
     )
 
 
-class OntologyDetail(OntologyPublic):
-    """An ontology's current version as typed classes and properties."""
+class ExtractionFollowed(BaseModel):
+    """The newest extraction run, so an automatically started one can be followed here."""
+
+    latest_extraction: ExtractionStatus | None = Field(
+        default=None,
+        description="The newest extract-ontology run (state, outcome such as no-data or "
+        "proposed, error, timings, the run that started it); None when there was none.",
+    )
+    extraction_unavailable: str | None = Field(
+        default=None, description="Why the extraction runs could not be read (Prefect down)."
+    )
+
+
+class OntologyListing(OntologyList, ExtractionFollowed):
+    """A project's ontologies, by name, and its newest extraction run (of any ontology:
+    a project's first extraction, or one that found no data, has no ontology to show)."""
+
+
+class OntologyDetail(OntologyPublic, ExtractionFollowed):
+    """An ontology's current version as typed classes and properties, and its newest
+    extraction run."""
 
     label: str | None = Field(description="The ontology's label.")
     classes: list[OntologyClass] = Field(description="Classes with keys and provenance.")
@@ -219,14 +239,19 @@ def _mapping_for(project: Project, model: OntologyModel) -> SchemaMapping:
 
 
 @operation(method="GET", path=BASE, scope=Scope.READ, tags=TAGS)
-def list_ontologies(ctx: ServiceContext, params: ProjectOntologies) -> OntologyList:
-    """A project's ontologies with their current version and open proposals."""
+def list_ontologies(ctx: ServiceContext, params: ProjectOntologies) -> OntologyListing:
+    """A project's ontologies with their current version and open proposals, and the
+    project's newest extraction run (queued, running, or how it ended and why)."""
     with ctx.session() as session:
         project = project_row(session, params.project)
         rows = session.exec(
             select(Ontology).where(Ontology.project_id == project.id).order_by(Ontology.name)
         ).all()
-        return OntologyList(items=[ontology_public(session, project, r) for r in rows])
+        items = [ontology_public(session, project, r) for r in rows]
+    latest, unavailable = latest_extraction(ctx.settings.resolved_prefect_api_url, params.project)
+    return OntologyListing(
+        items=items, latest_extraction=latest, extraction_unavailable=unavailable
+    )
 
 
 @operation(method="POST", path=BASE, scope=Scope.WRITE, status_code=201, tags=TAGS)
@@ -307,8 +332,13 @@ def get_ontology(ctx: ServiceContext, params: OntologyRef) -> OntologyDetail:
         summary = ontology_public(session, project, row)
         model = model_of(current_record(session, row).turtle)
     axioms = sum(1 for line in model.extra.splitlines() if line.strip())
+    latest, unavailable = latest_extraction(
+        ctx.settings.resolved_prefect_api_url, params.project, params.name
+    )
     return OntologyDetail(
         **summary.model_dump(),
+        latest_extraction=latest,
+        extraction_unavailable=unavailable,
         label=model.label,
         classes=list(model.classes),
         datatype_properties=list(model.datatype_properties),

@@ -422,3 +422,16 @@ def test_automatic_extraction_can_be_held_and_released(
     assert ok(client.delete(hold))["held"] is False
     assert ok(client.get(hold))["held"] is False
     assert client.put(hold, json={"reason": "x", "until": "later"}).status_code == 422
+
+
+def test_listing_still_answers_when_extraction_runs_cannot_be_read(
+    client: TestClient, shop: dict[str, Any]
+) -> None:
+    # this app's Prefect is unreachable: the ontologies are listed, and the listing says why
+    # the newest extraction is unknown instead of failing or pretending there was none
+    listing = ok(client.get(onto("shop")))
+    assert [o["name"] for o in listing["items"]] == ["sales"]
+    assert listing["latest_extraction"] is None
+    assert listing["extraction_unavailable"].startswith("could not read extraction runs")
+    detail = ok(client.get(onto("shop", "/sales")))
+    assert detail["latest_extraction"] is None and detail["extraction_unavailable"]

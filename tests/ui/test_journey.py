@@ -125,6 +125,12 @@ def test_new_user_journey(platform: Platform, ui: tuple[Page, Watch]) -> None:
     expect(node).to_be_visible()
     node.press("Enter")  # keyboard works on graph nodes
     expect(page.get_by_role("heading", name="Class Customer")).to_be_visible()
+    # the extraction the ingestion started is followed here, not only in the Prefect UI
+    # (running or accepted by now: the run records its outcome after handing the ontology over)
+    run_line = re.compile(
+        r"^Latest extraction run \S+: (running|accepted) .*started by ingestion run"
+    )
+    expect(page.get_by_text(run_line)).to_be_visible()
     check_page(page, "ontology")
 
     # 6. query the customer table with a filter and download CSV

@@ -66,6 +66,15 @@ def http_test_server() -> Iterator[HTTPFixture]:
                 self._json(200, {"slept": True})
             elif parts.path == "/big":
                 self._json(200, {"blob": "x" * int(query.get("bytes", 1000))})
+            elif parts.path == "/readings.csv":  # a sensor export, `rows` lines long
+                lines = ["reading_id,sensor,value"]
+                lines += [f"r{i},s{i % 7},{i * 0.5}" for i in range(int(query.get("rows", 10)))]
+                body = ("\n".join(lines) + "\n").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/csv")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
             elif parts.path == "/missing":
                 self._json(404, {"error": "nope"})
             elif parts.path == "/events":

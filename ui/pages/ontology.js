@@ -12,6 +12,15 @@ import { formDialog } from "./projects.js";
 export const localName = (iri) => (iri || "").split(/[#/]/).pop();
 const labelOf = (el) => el.label || localName(el.iri);
 
+// The newest extract-ontology run (get_ontology's latest_extraction): where it is, how it ended.
+function extractionRun(run, unavailable) {
+  if (!run) return h("p", {}, unavailable || "");
+  const how = run.final ? (run.error ? `failed: ${run.error}` : run.outcome || run.state) : run.state.toLowerCase();
+  const when = fmtTime(run.finished || run.started || run.created);
+  const cause = run.started_by_run ? `, started by ingestion run ${run.started_by_run}` : run.trigger ? `, started by ${run.trigger}` : "";
+  return h("p", {}, `Latest extraction run ${run.run_id}: ${how} (${when}${cause}).${run.message && !run.error ? ` ${run.message}` : ""}`);
+}
+
 export async function ontologyPage(main, { project, name }, query, shell) {
   const base = `/projects/${project}/ontologies/${name}`;
   shell.crumbs([["Projects", "/"], [project, `/projects/${project}`], [`Ontology ${name}`, base]]);
@@ -141,6 +150,7 @@ export async function ontologyPage(main, { project, name }, query, shell) {
     h("div", { class: "page-head" }, h("h1", {}, `Ontology ${name}`), h("div", { class: "actions" }, addClass, extract)),
     h("p", { class: "lead" }, `Version ${onto.version}: ${onto.class_count} classes, ${onto.property_count} properties, ${onto.open_proposals} open proposals. `,
       latestExtraction ? `Latest extraction: version ${latestExtraction.version} (${latestExtraction.status}, ${fmtTime(latestExtraction.created_at)}).` : "No extraction yet."),
+    extractionRun(onto.latest_extraction, onto.extraction_unavailable),
     extractOut,
     h("div", { class: "grid wide-first" },
       h("section", { class: "card", "aria-label": "Graph" }, h("h2", {}, "Classes and relationships"),

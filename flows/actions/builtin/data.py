@@ -12,6 +12,7 @@ from jmespath.exceptions import JMESPathError
 from pydantic import Field
 
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
+from flows.settings import runtime_settings
 
 
 class JsonParseParams(StrictParams):
@@ -50,18 +51,31 @@ class CsvParseParams(StrictParams):
 
     text: str = Field(description="CSV text with a header row.")
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="Field separator.")
-    max_rows: int = Field(default=100_000, ge=1, description="Fail beyond this many rows.")
+    max_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Fail beyond this many rows (default and ceiling MIMIR_CSV_MAX_ROWS).",
+    )
 
 
 @action("csv.parse")
 def csv_parse(params: CsvParseParams, ctx: ActionContext) -> dict[str, Any]:
-    """Parse CSV with a header into a list of row objects under `rows`."""
+    """Parse CSV with a header into a list of row objects under `rows`.
+
+    The rows land in the run's context, so the row cap protects the worker; a file with more
+    rows is for `storage.load`, which streams it into storage in batches."""
+    ceiling = runtime_settings().csv_max_rows
+    cap = min(params.max_rows or ceiling, ceiling)
     text = params.text.removeprefix("\ufeff")  # a byte-order mark is not part of the header
     reader = csv.DictReader(io.StringIO(text), delimiter=params.delimiter)
     rows: list[dict[str, Any]] = []
     for row in reader:
-        if len(rows) >= params.max_rows:
-            raise PermanentError(f"CSV has more than max_rows={params.max_rows} rows")
+        if len(rows) >= cap:
+            setting = "max_rows" if cap < ceiling else "MIMIR_CSV_MAX_ROWS"
+            raise PermanentError(
+                f"CSV line {reader.line_num}: more than {cap} rows ({setting}); csv.parse keeps "
+                "every row in the run's context — stream a large file with storage.load instead"
+            )
         rows.append(row)
     return {"rows": rows, "columns": reader.fieldnames or []}
 

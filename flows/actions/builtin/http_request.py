@@ -7,12 +7,14 @@ re-run the task; 4xx and refused addresses are permanent and fail at once.
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any, Literal
 
 import httpx
 from pydantic import Field
 
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
+from flows.actions.builtin.files import writable_path
 from flows.actions.builtin.net_guard import guarded_client
 from flows.settings import runtime_settings
 
@@ -44,7 +46,15 @@ class HttpRequestParams(StrictParams):
     auth: HttpAuth | None = Field(default=None, description="Credentials from a secret.")
     timeout: float = Field(default=30, gt=0, le=600, description="Seconds per request.")
     max_bytes: int | None = Field(
-        default=None, gt=0, description="Response size cap (default MIMIR_HTTP_MAX_RESPONSE_BYTES)."
+        default=None,
+        gt=0,
+        description="Response size cap (default and ceiling MIMIR_HTTP_MAX_RESPONSE_BYTES, or "
+        "MIMIR_HTTP_MAX_DOWNLOAD_BYTES with save_to).",
+    )
+    save_to: str | None = Field(
+        default=None,
+        description="Stream the body into this file of the project storage instead of the "
+        "context (a large export; then storage.load it); the output has path and size.",
     )
     follow_redirects: bool = Field(
         default=False, description="Follow redirects (each hop guarded)."
@@ -58,9 +68,13 @@ class HttpRequestParams(StrictParams):
 def http_request(params: HttpRequestParams, ctx: ActionContext) -> dict[str, Any]:
     """Make an HTTP request; returns status, headers and body (parsed JSON when it is JSON)."""
     settings = runtime_settings()
-    cap = min(
-        params.max_bytes or settings.http_max_response_bytes, settings.http_max_response_bytes
+    ceiling, setting = (
+        (settings.http_max_download_bytes, "MIMIR_HTTP_MAX_DOWNLOAD_BYTES")
+        if params.save_to
+        else (settings.http_max_response_bytes, "MIMIR_HTTP_MAX_RESPONSE_BYTES")
     )
+    cap = min(params.max_bytes or ceiling, ceiling)
+    limit = f"{cap} bytes ({'max_bytes' if cap < ceiling else setting})"
     headers = dict(params.headers)
     auth: httpx.Auth | None = None
     if params.auth:
@@ -87,11 +101,29 @@ def http_request(params: HttpRequestParams, ctx: ActionContext) -> dict[str, Any
                 json=params.json_body,
                 content=params.body,
             ) as response:
+                if params.save_to and response.status_code < 400:
+                    saved = _save_body(response, params.save_to, cap, limit, ctx)
+                    return {
+                        "status": response.status_code,
+                        "headers": dict(response.headers),
+                        "path": params.save_to,
+                        "size": saved,
+                        "url": str(response.url),
+                    }
+                # an error answer to a save_to request is read like any other, within the
+                # context's cap (only a successful body goes to the file)
+                in_context = min(cap, settings.http_max_response_bytes)
+                if in_context < cap:
+                    limit = f"{in_context} bytes (MIMIR_HTTP_MAX_RESPONSE_BYTES)"
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
-                    if size > cap:
-                        raise PermanentError(f"response from {params.url} exceeds {cap} bytes")
+                    if size > in_context:
+                        raise PermanentError(
+                            f"response from {params.url} is over {limit}: it would all land in "
+                            "the run's context — stream it into a file with save_to: and load "
+                            "it with storage.load"
+                        )
                     chunks.append(chunk)
         except httpx.TimeoutException as exc:
             raise RetryableHTTPError(f"timed out after {params.timeout}s: {exc}") from None
@@ -119,3 +151,28 @@ def http_request(params: HttpRequestParams, ctx: ActionContext) -> dict[str, Any
         "body": body,
         "url": str(response.url),
     }
+
+
+def _save_body(
+    response: httpx.Response, relative: str, cap: int, limit: str, ctx: ActionContext
+) -> int:
+    """Stream the body into `relative` in the project storage, chunk by chunk (memory stays
+    at one chunk); a body over `cap` leaves nothing behind. Returns the size written."""
+    fs, path = writable_path(ctx, relative)
+    partial = f"{path}.part"
+    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    size = 0
+    try:
+        with fs.open(partial, "wb") as out:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise PermanentError(
+                        f"response from {response.url} is over {limit}; nothing was saved"
+                    )
+                out.write(chunk)
+        fs.mv(partial, path)
+    finally:
+        if fs.exists(partial):
+            fs.rm(partial)
+    return size
