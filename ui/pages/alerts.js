@@ -3,7 +3,7 @@
 // has those operations), the stored anomalies, and the remaining anomaly and trigger
 // operations (settings, events, triggers) as generated forms.
 import { call, operation, operations } from "../lib/api.js";
-import { fmtTime, h, replace } from "../lib/dom.js";
+import { append, fmtTime, h, replace } from "../lib/dom.js";
 import { dataTable } from "../components/table.js";
 import { operationForm } from "../components/form.js";
 import { operationPanel } from "./operations.js";
@@ -28,7 +28,7 @@ export async function alertsPage(main, { project }, _query, shell) {
   let filter = {};
 
   async function loadAlerts() {
-    const fetchPage = (cursor) => call("list_alerts", { ...filter, project, cursor });
+    const fetchPage = (cursor) => call("list_alerts", { limit: 25, ...filter, project, cursor });
     const first = await shell.act(null, () => fetchPage());
     if (!first) return;
     replace(alertsBox, dataTable({
@@ -57,7 +57,7 @@ export async function alertsPage(main, { project }, _query, shell) {
   }
 
   async function loadAnomalies() {
-    const fetchPage = (cursor) => call("list_anomalies", { project, cursor, limit: 100 });
+    const fetchPage = (cursor) => call("list_anomalies", { project, cursor, limit: 25 });
     const first = await shell.act(null, () => fetchPage());
     if (!first) return;
     replace(anomaliesBox, dataTable({
@@ -103,11 +103,11 @@ export async function alertsPage(main, { project }, _query, shell) {
   });
   filterForm.classList.add("inline-form");
   const rest = ops.filter((op) => op.tags.some((t) => t === "anomalies" || /trigger/i.test(t)) && !PAGE_OPS.has(op.id));
-  main.append(
+  append(main, [
     h("div", { class: "page-head" }, h("h1", {}, "Anomalies and alerts"), detect), runState,
     h("p", { class: "lead" }, "Detection looks for unusual values in the ontology's classes; each condition raises one alert, which a person acknowledges and resolves."),
     h("section", { class: "card", "aria-label": "Alerts" }, h("h2", {}, "Alerts"), filterForm, alertsBox),
     h("section", { class: "card", "aria-label": "Anomalies" }, h("h2", {}, "Anomalies"), anomaliesBox),
-    rest.length ? [h("h2", {}, "Settings, events and triggers"), rest.map((op) => operationPanel(op, shell, { project }))] : null);
+    rest.length ? [h("h2", {}, "Settings, events and triggers"), rest.map((op) => operationPanel(op, shell, { project }))] : null]);
   await Promise.all([loadAlerts(), loadAnomalies()]);
 }

@@ -62,7 +62,7 @@ function metricsView(metrics) {
         { key: "holdout_baseline", label: "Baseline holdout", render: (r) => fmt(r.holdout_baseline) },
       ],
     }),
-    points.length ? barChart({ label: "Cross-validated metrics, model and baseline", points }) : null);
+    points.length ? barChart({ label: `Cross-validated ${names.join(", ")}: each model bar (blue) beside its baseline's (grey)`, points }) : null);
 }
 
 export async function modelPage(main, { project, name }, _query, shell) {

@@ -2,7 +2,7 @@
 // paged) optionally as of an instant, CSV download of the loaded rows, a server-side export of
 // the whole result, and the table's history (each change can be read as it was).
 import { ApiError, call, operation, request } from "../lib/api.js";
-import { download, fmtTime, h, problemView, replace } from "../lib/dom.js";
+import { append, download, fmtTime, h, problemView, replace } from "../lib/dom.js";
 import { dataTable } from "../components/table.js";
 
 const OPS = ["eq", "ne", "lt", "le", "gt", "ge", "in", "like", "is_null"];
@@ -95,18 +95,19 @@ export async function tablePage(main, { project, table }, _query, shell) {
     }
   });
   const history = await historySection(project, table, (at) => { asOf.value = at; form.requestSubmit(); });
-  main.append(h("h1", {}, `Table ${table}`),
+  append(main, [h("h1", {}, `Table ${table}`),
     h("p", { class: "lead" }, `${info.kind} table, ${info.rows} rows${info.primary_key?.length ? `, key ${info.primary_key.join(", ")}` : ""}.`),
     h("details", { class: "card" }, h("summary", {}, "Columns"),
       dataTable({ caption: "Columns", rows: info.columns.map((c) => (typeof c === "string" ? { name: c } : c)), filename: `${table}-columns.csv` })),
-    form, results, history);
+    history, form, results]);
   form.requestSubmit();
 }
 
-/** The table's committed changes, newest first; "Read as of" shows the table as it was then. */
+/** The table's committed changes, newest first (folded like the columns, above the query so the
+ * results stay last); "Read as of" shows the table as it was then. */
 async function historySection(project, table, readAsOf) {
   if (!(await operation("get_table_history"))) return null;
-  const section = h("section", { class: "card", "aria-label": "History" }, h("h2", {}, "History"));
+  const section = h("details", { class: "card", id: "table-history" }, h("summary", {}, "History"));
   try {
     const history = await call("get_table_history", { project, table });
     section.append(dataTable({

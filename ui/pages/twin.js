@@ -2,7 +2,7 @@
 // options (row cap, scenario, as_of, …) are generated from query_twin's schema, the twin's
 // what-if scenarios with their edits and diff, and every other twin operation as a form.
 import { ApiError, call, operation, operations } from "../lib/api.js";
-import { h, problemView, replace } from "../lib/dom.js";
+import { append, h, problemView, replace } from "../lib/dom.js";
 import { codeEditor } from "../components/editor.js";
 import { operationForm } from "../components/form.js";
 import { dataTable } from "../components/table.js";
@@ -144,5 +144,5 @@ export async function twinPage(main, { project }, query, shell) {
   main.append(sparqlConsole(ops.find((op) => op.id === "query_twin"), project, twin));
   if (SCENARIO_OPS.every(has)) main.append(await scenariosSection(project, twin, shell));
   const rest = ops.filter((op) => op.tags.includes("twins") && !PAGE_OPS.has(op.id));
-  if (rest.length) main.append(h("h2", {}, "Twin operations"), rest.map((op) => operationPanel(op, shell, { project, twin })));
+  if (rest.length) append(main, [h("h2", {}, "Twin operations"), rest.map((op) => operationPanel(op, shell, { project, twin }))]);
 }
