@@ -30,6 +30,7 @@ SEED_STEPS = {"project", "files", "pipelines", "ingest", "ontology"}
 def windfarm(platform: Platform) -> Iterator[DemoResult]:
     """The sample project up to its accepted ontology and loaded class tables (no twin, model
     or detection yet: the browser makes those)."""
+    remove_demo(platform.base_url, platform.token, lambda _line: None)  # start clean
     api = Api(platform.base_url, platform.token)
     result = DemoResult()
     for name, step in STEPS:
