@@ -123,6 +123,8 @@ def settle(page: Page) -> None:
 def check_page(page: Page, name: str) -> None:
     """axe-core on the page as it is now (no serious or critical violations) + a screenshot."""
     settle(page)
+    shown = page.inner_text("main")
+    assert "[object " not in shown, f"{name} shows a stringified object: {shown[:2000]}"
     page.add_script_tag(path=str(AXE))
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     bad = [

@@ -182,14 +182,11 @@ def test_new_user_journey(platform: Platform, ui: tuple[Page, Watch]) -> None:
     ).json()
     assert any(p["iri"].endswith("full_name") for p in detail["datatype_properties"])
 
-    # 8. the twin page: a SPARQL console when the API has the endpoint
+    # 8. the twin page: no twin yet, one to create (tests/ui/test_journey_insight.py goes on)
     page.goto(f"{platform.base_url}/#/projects/{project}/twins")
     settle(page)
-    spec = httpx.get(f"{platform.api}/openapi.json").json()
-    if any(p.endswith("/sparql") for p in spec["paths"]):
-        expect(page.get_by_role("heading", name="SPARQL console")).to_be_visible()
-    else:
-        expect(page.locator("#twin-unavailable")).to_contain_text("not available yet")
+    expect(page.locator("#no-twin")).to_be_visible()
+    expect(page.get_by_role("button", name="New twin")).to_be_visible()
     check_page(page, "twin")
 
     # 9. the other pages render, pass axe and are saved

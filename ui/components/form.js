@@ -15,6 +15,8 @@ function unwrap(schema) {
 
 function kindOf(schema) {
   if (schema.enum) return "enum";
+  if (schema.type === "object" && schema.properties && Object.keys(schema.properties).length) return "object";
+  if (schema.type === "string" && schema.format === "date-time") return "datetime";
   if (schema.type === "array" && (!schema.items || ["string", "number", "integer"].includes(schema.items.type))) return "list";
   if (schema.type === "boolean") return "boolean";
   if (schema.type === "integer" || schema.type === "number") return "number";
@@ -22,9 +24,31 @@ function kindOf(schema) {
   return "json";
 }
 
+/** A nested object with known properties: a fieldset of its own fields, read back as an object. */
+function group(name, schema, required, initial = {}) {
+  const inner = Object.entries(schema.properties).map(([key, sub]) =>
+    field(key, sub, (schema.required || []).includes(key), (initial || {})[key]));
+  const wrap = h("fieldset", { class: "field group" }, h("legend", {}, schema.title || name, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
+    schema.description ? h("small", { class: "hint" }, schema.description) : null, inner.map((f) => f.wrap));
+  function read() {
+    const out = {};
+    for (const f of inner) { const value = f.read(); if (value !== undefined) out[f.name] = value; }
+    return Object.keys(out).length || required ? out : undefined;
+  }
+  return { name, wrap, read };
+}
+
+/** A datetime-local input's value as an ISO 8601 instant (the API wants a time zone). */
+function isoInstant(text) {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new Error(`not a date and time: ${text}`);
+  return date.toISOString();
+}
+
 function field(name, rawSchema, required, initial) {
   const { schema } = unwrap(rawSchema);
   const kind = kindOf(schema);
+  if (kind === "object") return group(name, schema, required, initial);
   const id = `f${++uid}-${name}`;
   const hintId = `${id}-hint`;
   const label = h("label", { for: id }, schema.title || name, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null);
@@ -38,6 +62,8 @@ function field(name, rawSchema, required, initial) {
     input = h("input", { ...common, type: "checkbox", checked: value ? true : null, required: null });
   } else if (kind === "number") {
     input = h("input", { ...common, type: "number", step: schema.type === "integer" ? "1" : "any", min: schema.minimum, max: schema.maximum, value: value ?? "" });
+  } else if (kind === "datetime") {
+    input = h("input", { ...common, type: "datetime-local", step: "1" });
   } else if (kind === "list") {
     input = h("input", { ...common, type: "text", value: Array.isArray(value) ? value.join(", ") : "", placeholder: "comma-separated" });
   } else if (kind === "text" || kind === "json") {
@@ -56,12 +82,16 @@ function field(name, rawSchema, required, initial) {
     const text = input.value.trim();
     if (text === "") return undefined;
     if (kind === "number") return Number(text);
+    if (kind === "datetime") return isoInstant(text);
     if (kind === "list") {
       const items = text.split(",").map((s) => s.trim()).filter(Boolean);
       return schema.items?.type === "integer" || schema.items?.type === "number" ? items.map(Number) : items;
     }
     if (kind === "json") {
-      try { return JSON.parse(text); } catch (error) { throw new Error(`${schema.title || name}: not valid JSON (${error.message})`); }
+      try { return JSON.parse(text); } catch (error) {
+        if (!schema.type) return text; // a value of any type: plain text is a string
+        throw new Error(`${schema.title || name}: not valid JSON (${error.message})`);
+      }
     }
     return kind === "text" ? input.value : text;
   }

@@ -2,7 +2,7 @@
 // its answer a table (lists) or a definition list. A new resource (models, anomalies, …) is
 // usable here the moment its operations exist; a dedicated page is only for richer views.
 import { call, operations } from "../lib/api.js";
-import { h } from "../lib/dom.js";
+import { append, h } from "../lib/dom.js";
 import { operationForm } from "../components/form.js";
 import { dataTable } from "../components/table.js";
 
@@ -43,5 +43,5 @@ export async function operationsIndex(main, _params, _query, shell) {
 export async function operationsPage(main, { tag }, query, shell) {
   shell.crumbs([["All operations", "/operations"], [tag, `/operations/${tag}`]]);
   const ops = (await operations()).filter((op) => op.tags.includes(tag));
-  main.append(h("h1", {}, tag), ops.length ? ops.map((op) => operationPanel(op, shell, query)) : h("p", {}, "No operations with this tag on this server."));
+  append(main, [h("h1", {}, tag), ops.length ? ops.map((op) => operationPanel(op, shell, query)) : h("p", {}, "No operations with this tag on this server.")]);
 }

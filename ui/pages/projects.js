@@ -1,5 +1,5 @@
 // Projects: the list (create, edit, clone, delete) and one project's overview, which links to
-// its pipelines, ontologies, tables and twins.
+// its pipelines, ontologies, tables, twins, models and alerts.
 import { call, operation, operations } from "../lib/api.js";
 import { fmtTime, h } from "../lib/dom.js";
 import { dataTable } from "../components/table.js";
@@ -103,6 +103,7 @@ export async function projectPage(main, { project }, _query, shell) {
 
   const ops = await operations();
   const twinOps = ops.filter((op) => op.tags.some((t) => /twin/i.test(t)));
+  const has = (id) => ops.some((op) => op.id === id);
   main.append(
     h("div", { class: "page-head" }, h("h1", {}, project), h("div", { class: "actions" }, edit, clone, remove)),
     h("p", { class: "lead" }, info.description || "No description."),
@@ -142,8 +143,12 @@ export async function projectPage(main, { project }, _query, shell) {
         ],
         rows: runs.items, filename: `${project}-runs.csv`, empty: "No runs yet.",
       })),
-      section("Digital twin", h("p", {}, twinOps.length ? "Query the twin with SPARQL and browse its entities." : "Twin operations are not available on this server yet."),
+      section("Digital twin", h("p", {}, twinOps.length ? "Query the twin with SPARQL, browse its entities and ask what-if questions with scenarios." : "Twin operations are not available on this server yet."),
         h("a", { href: `#/projects/${project}/twins`, class: "button secondary" }, "Open twin")),
+      has("list_models") ? section("Models", h("p", {}, "Train models from the ontology, read their cards, predict."),
+        h("a", { href: `#/projects/${project}/models`, class: "button secondary" }, "Open models")) : null,
+      has("list_alerts") ? section("Anomalies and alerts", h("p", {}, "Run anomaly detection; acknowledge and resolve the alerts it raises."),
+        h("a", { href: `#/projects/${project}/alerts`, class: "button secondary" }, "Open alerts")) : null,
     ));
 }
 

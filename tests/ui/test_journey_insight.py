@@ -1,0 +1,238 @@
+"""A user's journey past ingestion, click by click, on the sample wind farm (the demo's own
+generator and steps seed it through the real `mimir up`): a twin and a what-if scenario with
+an edit and its diff, a model trained from the ontology and its card, anomaly detection whose
+alerts are acknowledged, and a table's history read as of a past version — each page checked
+with axe-core and saved as a screenshot.
+
+The tests share one seeded project (module fixture) and run in order: the alerts test's
+detection and the model's training are separate flow runs, kept to one each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from flows.demo.data import generate
+from flows.demo.run import PROJECT, STEPS, Api, DemoResult, _iri, remove_demo
+from tests.conftest import Platform
+from tests.ui.conftest import Watch, check_page, settle, sign_in
+
+SEED_STEPS = {"project", "files", "pipelines", "ingest", "ontology"}
+
+
+@pytest.fixture(scope="module")
+def windfarm(platform: Platform) -> Iterator[DemoResult]:
+    """The sample project up to its accepted ontology and loaded class tables (no twin, model
+    or detection yet: the browser makes those)."""
+    remove_demo(platform.base_url, platform.token, lambda _line: None)  # start clean
+    api = Api(platform.base_url, platform.token)
+    result = DemoResult()
+    for name, step in STEPS:
+        if name in SEED_STEPS:
+            step(api, result, lambda _line: None)
+    yield result
+    remove_demo(platform.base_url, platform.token, lambda _line: None)
+
+
+def schema_of(platform: Platform, operation_id: str) -> dict[str, Any]:
+    """The JSON request-body schema of an operation in the served OpenAPI document."""
+    spec = httpx.get(f"{platform.api}/openapi.json").json()
+    for methods in spec["paths"].values():
+        for op in methods.values():
+            if op.get("operationId") == operation_id:
+                schema = op["requestBody"]["content"]["application/json"]["schema"]
+                while "$ref" in schema:
+                    schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+                return dict(schema)
+    raise AssertionError(f"no operation {operation_id}")
+
+
+@pytest.mark.timeout(600)
+def test_twin_scenario_edit_and_diff(
+    platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
+) -> None:
+    page, _watch = ui
+    assert windfarm.ontology is not None
+    sign_in(page, platform.base_url, platform.token)
+    page.goto(f"{platform.base_url}/#/projects/{PROJECT}")
+    page.get_by_role("link", name="Open twin").click()
+    expect(page.locator("#no-twin")).to_be_visible()
+
+    # a twin over the accepted ontology
+    page.get_by_role("button", name="New twin").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Name").fill("plant")
+    dialog.get_by_role("textbox", name="Ontologies").fill(windfarm.ontology["name"])
+    dialog.get_by_role("button", name="Create twin").click()
+    expect(page.get_by_role("heading", name="SPARQL console")).to_be_visible()
+    # as_of appears exactly when query_twin's schema has it (generated from OpenAPI)
+    has_as_of = "as_of" in schema_of(platform, "query_twin").get("properties", {})
+    console = page.get_by_role("region", name="SPARQL console")
+    expect(console.locator("input[name=as_of]")).to_have_count(1 if has_as_of else 0)
+
+    # find a reading with the console, then change its value in a scenario
+    reading = _iri(windfarm.ontology, "Reading")
+    value = _iri(windfarm.ontology, "value", reading)
+    page.get_by_label("SPARQL query").fill(
+        f"SELECT ?r ?v WHERE {{ ?r a <{reading}> ; <{value}> ?v }} ORDER BY ?r LIMIT 1"
+    )
+    console.get_by_role("button", name="Run query").click()
+    results = page.get_by_role("table", name="SPARQL results")
+    expect(results.locator("tbody tr")).to_have_count(1)
+    entity = results.locator("tbody tr td").first.inner_text().strip()
+    assert entity.startswith("http"), entity
+
+    page.get_by_role("button", name="New scenario").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Name").fill("hot-sensor")
+    dialog.get_by_role("textbox", name="Description").fill("What if this sensor ran hot?")
+    dialog.get_by_role("button", name="Create scenario").click()
+    expect(page.get_by_role("heading", name="Scenario hot-sensor")).to_be_visible()
+    page.get_by_role("button", name="Add edit").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("combobox", name="Kind").select_option("set_attribute")
+    dialog.get_by_role("textbox", name="Entity").fill(entity)
+    dialog.get_by_role("textbox", name="Property").fill("value")
+    dialog.get_by_role("textbox", name="Value").fill("99.5")
+    dialog.get_by_role("textbox", name="Rationale").fill("a hot sensor")
+    dialog.get_by_role("button", name="Add edit").click()
+    edits = page.get_by_role("table", name="Edits of hot-sensor")
+    expect(edits.locator("tbody tr")).to_have_count(1)
+    expect(edits).to_contain_text("set_attribute")
+    added = page.get_by_role("table", name="Triples the scenario adds against base")
+    removed = page.get_by_role("table", name="Triples the scenario removes against base")
+    expect(added).to_contain_text("99.5")
+    expect(added.locator("tbody tr")).to_have_count(1)
+    expect(removed.locator("tbody tr")).to_have_count(1)  # the old value
+    check_page(page, "twin-scenario")
+
+    # the console answers on the scenario's view
+    console.get_by_role("textbox", name="Scenario").fill("hot-sensor")
+    console.get_by_role("button", name="Run query").click()
+    expect(results.locator("tbody tr td").nth(1)).to_have_text(re.compile(r"^99\.5"))
+
+    # delete it
+    page.get_by_role("button", name="Delete scenario").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete scenario").click()
+    expect(page.get_by_role("table", name="Scenarios of plant")).to_contain_text(
+        "No scenarios yet."
+    )
+    gone = httpx.get(
+        f"{platform.api}/projects/{PROJECT}/twins/plant/scenarios", headers=platform.headers()
+    ).json()
+    assert gone["items"] == []
+
+
+@pytest.mark.timeout(900)  # one training flow run
+def test_train_model_and_read_its_card(
+    platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
+) -> None:
+    page, _watch = ui
+    sign_in(page, platform.base_url, platform.token)
+    page.goto(f"{platform.base_url}/#/projects/{PROJECT}")
+    page.get_by_role("link", name="Open models").click()
+    expect(page.get_by_role("table", name=f"Models of {PROJECT}")).to_contain_text("No models yet")
+    page.get_by_role("button", name="New model").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Name").fill("turbine-failure")
+    dialog.get_by_role("textbox", name="Entity Class").fill("Turbine")
+    dialog.get_by_role("textbox", name="Target").fill("failed")
+    dialog.get_by_role("combobox", name="Algorithm").select_option("random_forest")
+    dialog.get_by_role("button", name="Create model").click()
+    # create_model checks the spec against the ontology and the stored data first
+    expect(page.get_by_role("heading", name="Model turbine-failure")).to_be_visible(timeout=60_000)
+    expect(page.locator("#model-state")).to_have_text("not trained yet")
+
+    page.get_by_role("button", name="Train new version").click()
+    expect(page.locator("#model-state")).to_contain_text("COMPLETED", timeout=600_000)
+    metrics = page.get_by_role("table", name="Metrics: the model beside the baseline")
+    expect(metrics.get_by_role("cell", name="balanced_accuracy", exact=True)).to_be_visible()
+    card = page.locator("#model-card")
+    expect(card).to_contain_text("Metrics")
+    expect(card).to_contain_text("baseline")
+    check_page(page, "model")
+
+    turbine = sorted(generate().failed_turbines)[0]
+    page.get_by_role("region", name="Predict").get_by_role("textbox", name="Entities").fill(turbine)
+    page.get_by_role("button", name="Predict", exact=True).click()
+    predictions = page.get_by_role("table", name="Predictions")
+    errors = page.locator("#toasts .toast.error")
+    expect(predictions.or_(errors)).to_be_visible(timeout=60_000)  # the model loads first
+    assert errors.count() == 0, errors.all_inner_texts()
+    expect(predictions.locator("tbody tr")).to_have_count(1)
+    expect(predictions).to_contain_text(turbine)
+
+    page.get_by_role("link", name="Models", exact=True).click()
+    expect(page.get_by_role("table", name=f"Models of {PROJECT}")).to_contain_text("COMPLETED")
+    check_page(page, "models")
+
+
+@pytest.mark.timeout(600)  # one detection flow run
+def test_anomaly_becomes_an_alert_and_is_acknowledged(
+    platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
+) -> None:
+    page, _watch = ui
+    sign_in(page, platform.base_url, platform.token)
+    page.goto(f"{platform.base_url}/#/projects/{PROJECT}")
+    page.get_by_role("link", name="Open alerts").click()
+    alerts = page.get_by_role("table", name="Alerts", exact=True)
+    expect(alerts).to_contain_text("No alerts.")
+
+    page.get_by_role("button", name="Run detection").click()
+    expect(page.locator("#detection-state")).to_contain_text("Completed", timeout=300_000)
+    expect(alerts.get_by_text("open", exact=True).first).to_be_visible()
+    anomalies = page.get_by_role("table", name="Anomalies found by detection runs")
+    expect(anomalies.locator("tbody tr").first).not_to_contain_text("No anomalies")
+    check_page(page, "alerts")
+
+    open_before = alerts.get_by_role("button", name="Acknowledge").count()
+    first = alerts.get_by_role("button", name=re.compile(r"^Acknowledge alert on ")).first
+    label = first.get_attribute("aria-label") or ""
+    first.click()
+    expect(page.get_by_text(re.compile(r"is acknowledged\.$"))).to_be_visible()
+    expect(alerts.get_by_role("button", name=label, exact=True)).to_have_count(0)
+    assert alerts.get_by_role("button", name="Acknowledge").count() == open_before - 1
+    acknowledged = httpx.get(
+        f"{platform.api}/projects/{PROJECT}/alerts",
+        params={"state": "acknowledged"},
+        headers=platform.headers(),
+    ).json()["items"]
+    assert len(acknowledged) == 1
+
+    # the filter form is generated from list_alerts: only the acknowledged one
+    page.get_by_role("combobox", name="State").select_option("acknowledged")
+    page.get_by_role("button", name="Show alerts").click()
+    expect(alerts.locator("tbody tr")).to_have_count(1)
+
+
+def test_table_history_and_as_of_read(
+    platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
+) -> None:
+    page, _watch = ui
+    sign_in(page, platform.base_url, platform.token)
+    tables = httpx.get(
+        f"{platform.api}/projects/{PROJECT}/tables", headers=platform.headers()
+    ).json()["items"]
+    turbine = next(t for t in tables if t["name"] == "turbine")
+    page.goto(f"{platform.base_url}/#/projects/{PROJECT}/tables/turbine")
+    settle(page)
+    page.locator("#table-history summary").click()
+    history = page.get_by_role("table", name="Changes of turbine, newest first")
+    expect(history.locator("tbody tr").first).to_be_visible()
+    oldest, newest = history.locator("tbody tr").last, history.locator("tbody tr").first
+    assert oldest.locator("td").nth(2).inner_text() == "create"  # made empty, then loaded
+    version = oldest.locator("td").first.inner_text()
+    oldest.get_by_role("button", name=f"Read as of version {version}").click()
+    rows = page.get_by_role("table", name=re.compile(r"^Rows of turbine as of "))
+    expect(rows).to_contain_text("No rows match.")  # the table as it was when created
+    expect(page.locator("#as-of")).not_to_have_value("")
+    version = newest.locator("td").first.inner_text()
+    newest.get_by_role("button", name=f"Read as of version {version}").click()
+    expect(rows.locator("tbody tr")).to_have_count(turbine["rows"])  # 60: one page of 100
+    check_page(page, "table-history")
