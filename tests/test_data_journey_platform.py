@@ -1,5 +1,5 @@
-"""Real data in, end to end on the running platform (`mimir up`, auth on, real worker), once
-through the REST API and once through the MCP SDK's own client (issue 11, items 1-4):
+"""Real data in, end to end on the running platform (`mimir up`, auth on, real worker), through
+the REST API and the MCP SDK's own client together (issue 11, items 1-4):
 
 an empty project's extraction says "no data" → automatic extraction is held → several messy
 exports (CSV from a spreadsheet, JSON from an API, about the same wind farms) are uploaded
@@ -9,9 +9,9 @@ ontology a careful person would draw and loads its tables → hold released, two
 land one after the other, each ingestion starts an extraction that links back to it, the
 second proposal supersedes the first, and accepting it loads the new tables.
 
-Both transports run the same journey through `call(operation, arguments)`: REST builds the
-request from the operation's method and path in the registry (as the generated routes do),
-MCP calls the tool of the same name.
+The journey goes through `call(operation, arguments)`: changes are MCP tool calls, reads are
+REST requests built from the operation's method and path in the registry (as the generated
+routes do).
 """
 
 from __future__ import annotations
@@ -345,20 +345,24 @@ async def journey(call: Call, project: str) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_data_journey_over_rest(platform: Platform) -> None:
-    anyio.run(journey, rest_caller(platform), "data-rest")
+def test_data_journey_over_rest_and_mcp(platform: Platform) -> None:
+    """One journey over both doors: every change goes through an MCP tool call (the SDK's own
+    client), every read through REST — so each transport carries its half of the same
+    user's work, and the whole journey (its many flow runs) is paid for once."""
+    over_rest = rest_caller(platform)
 
-
-@pytest.mark.timeout(900)
-def test_data_journey_over_mcp(platform: Platform) -> None:
-    async def over_mcp() -> None:
+    async def both() -> None:
         async with mcp_http_client(platform, platform.token) as client:
 
             async def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+                op = REGISTRY.get(name)
+                assert op is not None, name
+                if op.method == "GET":
+                    return await over_rest(name, arguments)
                 result = await client.call_tool(name, arguments)
                 assert not result.is_error, (name, result.content)
                 return dict(result.structured_content or {})
 
-            await journey(call, "data-mcp")
+            await journey(call, "data-journey")
 
-    anyio.run(over_mcp)
+    anyio.run(both)
