@@ -39,6 +39,7 @@ from flows.anomaly_flow import (
     detection_classes,
     start_detection,
 )
+from flows.triggers import EVENT_ALERT_RAISED
 from mimir_api.core.errors import InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import (
@@ -54,13 +55,13 @@ from mimir_api.services.inputs import ProjectName, ProjectOnly, StrictInput
 from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 from mimir_api.services.runs import RunStarted, started
+from mimir_api.services.triggers import alert_payload, hold_manual_actions
 from ml.anomalies import Method
 from ml.anomaly_data import candidate_groupings, numeric_attribute_names
 
 TAGS = ("anomalies",)
 BASE = "/projects/{project}"
 MAX_SUBMITTED = 50_000
-EVENT_ALERT_RAISED = "mimir.alert.raised"
 AlertState = Literal["open", "acknowledged", "resolved"]
 Severity = Literal["low", "medium", "high", "critical"]
 
@@ -216,9 +217,9 @@ def severity_of(score: float, method: str, sensitivity: float) -> Severity:
     return "low"
 
 
-def _emit_raised(project: str, alert: AlertRecord) -> None:
-    """Tell Prefect (its automations act on it); an unreachable event bus never loses the
-    alert, which is already committed."""
+def _emit_raised(project: str, alert: AlertRecord, attribute: str | None) -> None:
+    """Tell Prefect (automatic triggers are automations matching these labels); an unreachable
+    event bus never loses the alert, which is already committed."""
     try:
         emit_event(
             event=EVENT_ALERT_RAISED,
@@ -227,6 +228,8 @@ def _emit_raised(project: str, alert: AlertRecord) -> None:
                 "prefect.resource.name": alert.entity[-200:],
                 "mimir.project": project,
                 "mimir.class": alert.class_name,
+                "mimir.attribute": attribute or "",
+                "mimir.severity": alert.severity,
             },
             related=[
                 {
@@ -238,13 +241,7 @@ def _emit_raised(project: str, alert: AlertRecord) -> None:
                     "prefect.resource.role": "alert",
                 },
             ],
-            payload={
-                "alert_id": alert.id,
-                "rule": alert.rule,
-                "severity": alert.severity,
-                "score": alert.score,
-                "summary": alert.summary[:1000],
-            },
+            payload=alert_payload(project, alert, attribute),
         )
     except Exception:  # the alert stands (list_alerts shows it) even if Prefect is away
         return
@@ -277,7 +274,7 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
     """Hand a detection's anomalies to Mimir (the detect-anomalies flow calls this): they are
     stored and become alerts, one per condition (rule + entity) however often it recurs."""
     now = utcnow()
-    raised: list[AlertRecord] = []
+    raised: list[tuple[AlertRecord, str | None]] = []
     updated = suppressed = 0
     with ctx.session() as session:
         project = project_row(session, params.project)
@@ -354,11 +351,13 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
                 last_seen=now,
             )
             session.add(new)
-            raised.append(new)
+            raised.append((new, item.attributes[0] if item.attributes else None))
+        session.flush()
+        hold_manual_actions(session, project, raised)
         session.commit()
-        for alert in raised:
+        for alert, attribute in raised:
             session.refresh(alert)
-            _emit_raised(params.project, alert)
+            _emit_raised(params.project, alert, attribute)
     return AnomaliesSubmitted(
         stored=len(params.anomalies),
         alerts_raised=len(raised),
