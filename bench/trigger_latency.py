@@ -112,6 +112,7 @@ def wait_run(deployment_id: str, known: set[str], deadline_s: float = 300) -> An
     """The deployment's one new flow run, once it has ended."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
 
     stop = time.monotonic() + deadline_s
     with get_client(sync_client=True) as client:
@@ -120,6 +121,7 @@ def wait_run(deployment_id: str, known: set[str], deadline_s: float = 300) -> An
                 deployment_filter=DeploymentFilter(
                     id=DeploymentFilterId(any_=[uuid.UUID(deployment_id)])
                 ),
+                sort=FlowRunSort.EXPECTED_START_TIME_DESC,
                 limit=50,
             )
             new = [r for r in runs if str(r.id) not in known]

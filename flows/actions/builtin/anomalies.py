@@ -57,8 +57,9 @@ def _get(path: str, query: dict[str, Any]) -> dict[str, Any]:
 
 @action("twin.anomalies")
 def twin_anomalies(params: TwinAnomaliesParams, ctx: ActionContext) -> dict[str, Any]:
-    """The project's alerts or anomalies, newest pages first up to `limit`; `count` and
-    `by_severity` (alerts) make a report's summary line."""
+    """The project's alerts or anomalies (`rows`, like storage.read: `.items` would be the
+    dict method in a template) up to `limit`; `count` and `by_severity` (alerts) make a
+    report's summary line."""
     if not ctx.project:
         raise PermanentError("twin.anomalies runs in a project's pipeline only")
     path = f"/projects/{ctx.project}/{params.kind}"
@@ -79,7 +80,7 @@ def twin_anomalies(params: TwinAnomaliesParams, ctx: ActionContext) -> dict[str,
         cursor = page.get("next_cursor")
         if not cursor:
             break
-    result: dict[str, Any] = {"items": items, "count": len(items), "truncated": bool(cursor)}
+    result: dict[str, Any] = {"rows": items, "count": len(items), "truncated": bool(cursor)}
     if params.kind == "alerts":
         by_severity: dict[str, int] = {}
         for item in items:
