@@ -499,4 +499,25 @@ def test_a_cycle_through_two_triggers_is_refused(world: World) -> None:
     )
     assert back.status_code == 422 and back.json()["field"].endswith("condition.pipeline")
     assert "run-note → alert-report → run-note" in back.json()["detail"]
+    # A pipeline a trigger runs or watches cannot be deleted from under it.
+    for pipeline in ("run-note", "alert-report"):
+        busy = world.call("DELETE", f"/pipelines/{pipeline}")
+        assert busy.status_code == 409 and busy.json()["field"].endswith("name")
+        assert "a-to-b" in busy.json()["detail"]
     world.ok("DELETE", "/triggers/a-to-b")
+
+
+def test_deleting_the_project_removes_its_automations(world: World) -> None:
+    trigger = world.ok(
+        "POST",
+        "/triggers",
+        201,
+        json={
+            "name": "left-behind",
+            "condition": {"kind": "alert_raised"},
+            "pipeline": "alert-report",
+        },
+    )
+    assert automation_exists(world.platform, trigger["automation_id"])
+    world.ok("DELETE", "")
+    assert not automation_exists(world.platform, trigger["automation_id"])

@@ -549,3 +549,26 @@ def reject_alert(ctx: ServiceContext, params: AlertDecisionRef) -> AlertActions:
             session.add(action)
         session.commit()
         return _listing(session, params.alert_id, _actions(session, params))
+
+
+# ---- what other services ask of triggers ----------------------------------------------------
+
+
+def triggers_naming(session: Session, project_id: str, pipeline: str) -> list[str]:
+    """Names of the project's triggers that run `pipeline` or watch its runs."""
+    rows = session.exec(select(TriggerRecord).where(TriggerRecord.project_id == project_id))
+    return sorted(
+        row.name
+        for row in rows
+        if row.pipeline == pipeline or row.condition.get("pipeline") == pipeline
+    )
+
+
+def remove_project_automations(session: Session, project: Project) -> None:
+    """Delete the Prefect automations of every trigger of `project` (before it is deleted;
+    the rows go with the project)."""
+    rows = session.exec(select(TriggerRecord).where(TriggerRecord.project_id == project.id))
+    for row in rows:
+        if row.automation_id:
+            with unavailable_on_failure(f"could not remove trigger '{row.name}' from Prefect"):
+                delete_trigger_automation(row.automation_id)
