@@ -504,6 +504,12 @@ def test_a_cycle_through_two_triggers_is_refused(world: World) -> None:
         busy = world.call("DELETE", f"/pipelines/{pipeline}")
         assert busy.status_code == 409 and busy.json()["field"].endswith("name")
         assert "a-to-b" in busy.json()["detail"]
+    # Nor can a pipeline a trigger runs lose what the trigger needs.
+    bare = RUN_NOTE.replace("parameters:\n  trigger: {type: object, default: {}}\n", "")
+    bare = bare.replace('data: "{{ params.trigger }}"', "data: {}")
+    changed = world.call("PUT", "/pipelines/run-note", json={"yaml": bare})
+    assert changed.status_code == 422 and changed.json()["field"].endswith("yaml")
+    assert "a-to-b" in changed.json()["detail"]
     world.ok("DELETE", "/triggers/a-to-b")
 
 

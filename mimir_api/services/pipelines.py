@@ -34,7 +34,7 @@ from mimir_api.services.context import ServiceContext
 from mimir_api.services.inputs import NoInput, PipelineName, ProjectName, StrictInput
 from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
-from mimir_api.services.triggers import triggers_naming
+from mimir_api.services.triggers import check_trigger_target, triggers_naming
 
 MAX_YAML_BYTES = 256 * 1024
 class PipelineText(StrictInput):
@@ -291,6 +291,9 @@ def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
                     yaml=params.yaml,
                     plan=plan.describe(),
                 )
+            check_trigger_target(
+                session, project.id, row.name, plan.document.type, plan.document.parameters
+            )
             row.current_version += 1
             row.type = plan.document.type
             row.updated_at = utcnow()

@@ -572,3 +572,26 @@ def remove_project_automations(session: Session, project: Project) -> None:
         if row.automation_id:
             with unavailable_on_failure(f"could not remove trigger '{row.name}' from Prefect"):
                 delete_trigger_automation(row.automation_id)
+
+
+def check_trigger_target(
+    session: Session, project_id: str, pipeline: str, kind: str, parameters: dict[str, Any]
+) -> None:
+    """Refuse a new version of a pipeline that triggers run unless it still is an output
+    pipeline taking `params.trigger` (an object)."""
+    running = sorted(
+        row.name
+        for row in session.exec(
+            select(TriggerRecord).where(
+                TriggerRecord.project_id == project_id, TriggerRecord.pipeline == pipeline
+            )
+        )
+    )
+    declared = parameters.get(TRIGGER_PARAMETER)
+    if running and (kind != "output" or getattr(declared, "type", None) != "object"):
+        raise InvalidInput(
+            f"trigger(s) {', '.join(running)} run pipeline '{pipeline}': it must stay an output "
+            f"pipeline declaring `{TRIGGER_PARAMETER}: {{type: object}}` (delete the triggers "
+            "first to change that)",
+            field="yaml",
+        )
