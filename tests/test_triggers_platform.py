@@ -386,12 +386,16 @@ def test_manual_approval_holds_the_run_until_approved(world: World) -> None:
     raised = world.detect()  # cooldown 0: the resolved condition raises a new alert
     assert raised["alerts"]["alerts_raised"] == 1, raised
     (alert,) = world.ok("GET", "/alerts", params={"state": "open"})["items"]
+    assert alert["pending_actions"] == 1
     actions = world.ok("GET", f"/alerts/{alert['id']}/actions")["items"]
     assert [(a["trigger"], a["state"]) for a in actions] == [("ask-first", "pending")]
     time.sleep(5)  # room for a (wrong) automatic run to show up
     assert len(world.runs("alert-report")) == before
 
-    approved = world.ok("POST", f"/alerts/{alert['id']}/approve", json={})["items"]
+    decision = world.ok("POST", f"/alerts/{alert['id']}/approve", json={})
+    assert decision["state"] == "approved"
+    approved = decision["items"]
+    assert world.ok("GET", f"/alerts/{alert['id']}")["pending_actions"] == 0
     assert approved[0]["state"] == "approved" and approved[0]["flow_run_id"]
     runs = world.finished("alert-report", before + 1)
     assert runs[0]["id"] == approved[0]["flow_run_id"]
@@ -404,7 +408,9 @@ def test_manual_approval_holds_the_run_until_approved(world: World) -> None:
     world.ok("POST", f"/alerts/{alert['id']}/resolve", json={})
     assert world.detect()["alerts"]["alerts_raised"] == 1
     (fresh,) = world.ok("GET", "/alerts", params={"state": "open"})["items"]
-    rejected = world.ok("POST", f"/alerts/{fresh['id']}/reject", json={})["items"]
+    decision = world.ok("POST", f"/alerts/{fresh['id']}/reject", json={})
+    assert decision["state"] == "rejected"
+    rejected = decision["items"]
     assert [a["state"] for a in rejected] == ["rejected"]
     late = world.call("POST", f"/alerts/{fresh['id']}/approve", json={})
     assert late.status_code == 422

@@ -30,7 +30,7 @@ from prefect.events.filters import (
 )
 from prefect.events.schemas.events import ResourceSpecification
 from pydantic import BaseModel, Field, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from domain.published import published
 from flows.anomaly_flow import (
@@ -43,6 +43,7 @@ from flows.triggers import EVENT_ALERT_RAISED
 from mimir_api.core.errors import InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import (
+    AlertActionRecord,
     AlertRecord,
     AnomalyRecord,
     AnomalySettingsRecord,
@@ -500,6 +501,9 @@ class AlertPublic(BaseModel):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     updated_by: str | None
+    pending_actions: int = Field(
+        default=0, description="Actions manual triggers hold on it (approve_alert runs them)."
+    )
 
     @field_validator("first_seen", "last_seen", "acknowledged_at", "resolved_at")
     @classmethod
@@ -514,8 +518,22 @@ class AlertPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
 
 
-def _public(row: AlertRecord) -> AlertPublic:
-    return AlertPublic(**row.model_dump(exclude={"project_id"}))
+def _public(row: AlertRecord, pending: int = 0) -> AlertPublic:
+    return AlertPublic(**row.model_dump(exclude={"project_id"}), pending_actions=pending)
+
+
+def _pending_counts(session: Session, alert_ids: list[str]) -> dict[str, int]:
+    """How many pending manual actions each alert holds."""
+    if not alert_ids:
+        return {}
+    rows = session.exec(
+        select(AlertActionRecord.alert_id, func.count())
+        .where(
+            col(AlertActionRecord.alert_id).in_(alert_ids), AlertActionRecord.state == "pending"
+        )
+        .group_by(col(AlertActionRecord.alert_id))
+    ).all()
+    return {alert_id: count for alert_id, count in rows}
 
 
 @operation(method="GET", path=BASE + "/alerts", scope=Scope.READ, tags=TAGS)
@@ -531,10 +549,11 @@ def list_alerts(ctx: ServiceContext, params: AlertQuery) -> AlertPage:
         if params.cursor:
             query = query.where(col(AlertRecord.id) > _decode_cursor(params.cursor, "list_alerts"))
         rows = session.exec(query.order_by(col(AlertRecord.id)).limit(params.limit + 1)).all()
-    more = len(rows) > params.limit
-    rows = rows[: params.limit]
+        more = len(rows) > params.limit
+        rows = rows[: params.limit]
+        pending = _pending_counts(session, [row.id for row in rows])
     return AlertPage(
-        items=[_public(row) for row in rows],
+        items=[_public(row, pending.get(row.id, 0)) for row in rows],
         next_cursor=_encode_cursor(rows[-1].id, "list_alerts") if more and rows else None,
     )
 
@@ -553,7 +572,8 @@ def _alert(session: Session, params: AlertRef) -> AlertRecord:
 def get_alert(ctx: ServiceContext, params: AlertRef) -> AlertPublic:
     """One alert."""
     with ctx.session() as session:
-        return _public(_alert(session, params))
+        row = _alert(session, params)
+        return _public(row, _pending_counts(session, [row.id]).get(row.id, 0))
 
 
 def _move(ctx: ServiceContext, params: AlertRef, state: AlertState) -> AlertPublic:

@@ -454,6 +454,9 @@ class AlertActions(BaseModel):
     """The actions held on one alert."""
 
     alert_id: str = Field(description="The alert.")
+    state: Literal["pending", "approved", "rejected", "none"] = Field(
+        description="pending while any action waits; else the latest decision (none: no action)."
+    )
     items: list[AlertActionPublic] = Field(description="Its actions, oldest first.")
 
 
@@ -480,8 +483,17 @@ def _listing(session: Session, alert_id: str, rows: list[AlertActionRecord]) -> 
             select(TriggerRecord).where(col(TriggerRecord.id).in_({r.trigger_id for r in rows}))
         )
     }
+    decided = [r for r in rows if r.decided_at is not None]
+    state = (
+        "pending"
+        if any(r.state == "pending" for r in rows)
+        else max(decided, key=lambda r: as_utc(r.decided_at)).state  # type: ignore[arg-type]
+        if decided
+        else "none"
+    )
     return AlertActions(
         alert_id=alert_id,
+        state=state,  # type: ignore[arg-type]
         items=[
             AlertActionPublic(
                 **row.model_dump(exclude={"alert_id", "trigger_id", "parameters"}),
