@@ -359,3 +359,54 @@ class AnomalySettingsRecord(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class TriggerRecord(SQLModel, table=True):
+    """A rule of a project: a condition (JSON) and the output pipeline it runs.
+
+    An automatic trigger is a Prefect automation (`automation_id`); a manual one has none and
+    is matched when an alert is raised, which holds an `AlertActionRecord` until approved.
+    """
+
+    __tablename__ = "triggers"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_triggers_project_name"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    project_id: str = Field(
+        sa_column=Column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=63)
+    description: str = Field(default="", max_length=1000)
+    condition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    pipeline: str = Field(max_length=63)
+    approval: str = Field(max_length=16)
+    automation_id: str | None = Field(default=None, max_length=36)
+    created_by: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class AlertActionRecord(SQLModel, table=True):
+    """What a manual trigger would do for an alert, held until a person approves or rejects."""
+
+    __tablename__ = "alert_actions"
+
+    id: str = Field(primary_key=True, max_length=32)
+    alert_id: str = Field(
+        sa_column=Column(ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    trigger_id: str = Field(
+        sa_column=Column(ForeignKey("triggers.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    pipeline: str = Field(max_length=63)
+    parameters: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(max_length=16)
+    flow_run_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    decided_by: str | None = Field(default=None, max_length=128)

@@ -30,7 +30,7 @@ from prefect.events.filters import (
 )
 from prefect.events.schemas.events import ResourceSpecification
 from pydantic import BaseModel, Field, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from domain.published import published
 from flows.anomaly_flow import (
@@ -39,9 +39,11 @@ from flows.anomaly_flow import (
     detection_classes,
     start_detection,
 )
+from flows.triggers import EVENT_ALERT_RAISED
 from mimir_api.core.errors import InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import (
+    AlertActionRecord,
     AlertRecord,
     AnomalyRecord,
     AnomalySettingsRecord,
@@ -54,13 +56,13 @@ from mimir_api.services.inputs import ProjectName, ProjectOnly, StrictInput
 from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 from mimir_api.services.runs import RunStarted, started
+from mimir_api.services.triggers import alert_payload, hold_manual_actions
 from ml.anomalies import Method
 from ml.anomaly_data import candidate_groupings, numeric_attribute_names
 
 TAGS = ("anomalies",)
 BASE = "/projects/{project}"
 MAX_SUBMITTED = 50_000
-EVENT_ALERT_RAISED = "mimir.alert.raised"
 AlertState = Literal["open", "acknowledged", "resolved"]
 Severity = Literal["low", "medium", "high", "critical"]
 
@@ -216,9 +218,9 @@ def severity_of(score: float, method: str, sensitivity: float) -> Severity:
     return "low"
 
 
-def _emit_raised(project: str, alert: AlertRecord) -> None:
-    """Tell Prefect (its automations act on it); an unreachable event bus never loses the
-    alert, which is already committed."""
+def _emit_raised(project: str, alert: AlertRecord, attribute: str | None) -> None:
+    """Tell Prefect (automatic triggers are automations matching these labels); an unreachable
+    event bus never loses the alert, which is already committed."""
     try:
         emit_event(
             event=EVENT_ALERT_RAISED,
@@ -227,6 +229,8 @@ def _emit_raised(project: str, alert: AlertRecord) -> None:
                 "prefect.resource.name": alert.entity[-200:],
                 "mimir.project": project,
                 "mimir.class": alert.class_name,
+                "mimir.attribute": attribute or "",
+                "mimir.severity": alert.severity,
             },
             related=[
                 {
@@ -238,13 +242,7 @@ def _emit_raised(project: str, alert: AlertRecord) -> None:
                     "prefect.resource.role": "alert",
                 },
             ],
-            payload={
-                "alert_id": alert.id,
-                "rule": alert.rule,
-                "severity": alert.severity,
-                "score": alert.score,
-                "summary": alert.summary[:1000],
-            },
+            payload=alert_payload(project, alert, attribute),
         )
     except Exception:  # the alert stands (list_alerts shows it) even if Prefect is away
         return
@@ -277,7 +275,7 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
     """Hand a detection's anomalies to Mimir (the detect-anomalies flow calls this): they are
     stored and become alerts, one per condition (rule + entity) however often it recurs."""
     now = utcnow()
-    raised: list[AlertRecord] = []
+    raised: list[tuple[AlertRecord, str | None]] = []
     updated = suppressed = 0
     with ctx.session() as session:
         project = project_row(session, params.project)
@@ -354,11 +352,13 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
                 last_seen=now,
             )
             session.add(new)
-            raised.append(new)
+            raised.append((new, item.attributes[0] if item.attributes else None))
+        session.flush()
+        hold_manual_actions(session, project, raised)
         session.commit()
-        for alert in raised:
+        for alert, attribute in raised:
             session.refresh(alert)
-            _emit_raised(params.project, alert)
+            _emit_raised(params.project, alert, attribute)
     return AnomaliesSubmitted(
         stored=len(params.anomalies),
         alerts_raised=len(raised),
@@ -501,6 +501,9 @@ class AlertPublic(BaseModel):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     updated_by: str | None
+    pending_actions: int = Field(
+        default=0, description="Actions manual triggers hold on it (approve_alert runs them)."
+    )
 
     @field_validator("first_seen", "last_seen", "acknowledged_at", "resolved_at")
     @classmethod
@@ -515,8 +518,22 @@ class AlertPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
 
 
-def _public(row: AlertRecord) -> AlertPublic:
-    return AlertPublic(**row.model_dump(exclude={"project_id"}))
+def _public(row: AlertRecord, pending: int = 0) -> AlertPublic:
+    return AlertPublic(**row.model_dump(exclude={"project_id"}), pending_actions=pending)
+
+
+def _pending_counts(session: Session, alert_ids: list[str]) -> dict[str, int]:
+    """How many pending manual actions each alert holds."""
+    if not alert_ids:
+        return {}
+    rows = session.exec(
+        select(AlertActionRecord.alert_id, func.count())
+        .where(
+            col(AlertActionRecord.alert_id).in_(alert_ids), AlertActionRecord.state == "pending"
+        )
+        .group_by(col(AlertActionRecord.alert_id))
+    ).all()
+    return {alert_id: count for alert_id, count in rows}
 
 
 @operation(method="GET", path=BASE + "/alerts", scope=Scope.READ, tags=TAGS)
@@ -532,10 +549,11 @@ def list_alerts(ctx: ServiceContext, params: AlertQuery) -> AlertPage:
         if params.cursor:
             query = query.where(col(AlertRecord.id) > _decode_cursor(params.cursor, "list_alerts"))
         rows = session.exec(query.order_by(col(AlertRecord.id)).limit(params.limit + 1)).all()
-    more = len(rows) > params.limit
-    rows = rows[: params.limit]
+        more = len(rows) > params.limit
+        rows = rows[: params.limit]
+        pending = _pending_counts(session, [row.id for row in rows])
     return AlertPage(
-        items=[_public(row) for row in rows],
+        items=[_public(row, pending.get(row.id, 0)) for row in rows],
         next_cursor=_encode_cursor(rows[-1].id, "list_alerts") if more and rows else None,
     )
 
@@ -554,7 +572,8 @@ def _alert(session: Session, params: AlertRef) -> AlertRecord:
 def get_alert(ctx: ServiceContext, params: AlertRef) -> AlertPublic:
     """One alert."""
     with ctx.session() as session:
-        return _public(_alert(session, params))
+        row = _alert(session, params)
+        return _public(row, _pending_counts(session, [row.id]).get(row.id, 0))
 
 
 def _move(ctx: ServiceContext, params: AlertRef, state: AlertState) -> AlertPublic:

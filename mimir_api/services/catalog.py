@@ -24,6 +24,7 @@ from mimir_api.services import (
     storage,
     system,
     tokens,
+    triggers,
     twins,
 )
 from mimir_api.services.registry import OperationRegistry
@@ -43,6 +44,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     models,
     twins,
     anomalies,
+    triggers,
     demo,
 )
 

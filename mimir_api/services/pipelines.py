@@ -21,13 +21,20 @@ from flows.pipeline.compiler import Plan, compile_pipeline
 from flows.pipeline.deployments import PipelineTarget, delete_deployment, upsert_deployment
 from flows.pipeline.errors import PipelineInvalid
 from flows.pipeline.schema import json_schema
-from mimir_api.core.errors import FieldError, InvalidInput, NotFound, unavailable_on_failure
+from mimir_api.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    unavailable_on_failure,
+)
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Pipeline, PipelineVersion, Project, as_utc, utcnow
 from mimir_api.services.context import ServiceContext
 from mimir_api.services.inputs import NoInput, PipelineName, ProjectName, StrictInput
 from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
+from mimir_api.services.triggers import check_trigger_target, triggers_naming
 
 MAX_YAML_BYTES = 256 * 1024
 class PipelineText(StrictInput):
@@ -284,6 +291,9 @@ def save_pipeline(ctx: ServiceContext, params: PipelineSave) -> PipelineDetail:
                     yaml=params.yaml,
                     plan=plan.describe(),
                 )
+            check_trigger_target(
+                session, project.id, row.name, plan.document.type, plan.document.parameters
+            )
             row.current_version += 1
             row.type = plan.document.type
             row.updated_at = utcnow()
@@ -409,6 +419,13 @@ def delete_pipeline(ctx: ServiceContext, params: PipelineRef) -> PipelineDeleted
     """Delete a pipeline, its versions and its Prefect deployment (run history stays in Prefect)."""
     with ctx.session() as session:
         row = pipeline_row(session, project_row(session, params.project), params.name)
+        naming = triggers_naming(session, row.project_id, row.name)
+        if naming:
+            raise Conflict(
+                f"pipeline '{row.name}' is used by trigger(s) {', '.join(naming)}; delete them "
+                "first (delete_trigger)",
+                field="name",
+            )
         count = len(
             session.exec(select(PipelineVersion).where(PipelineVersion.pipeline_id == row.id)).all()
         )

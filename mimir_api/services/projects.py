@@ -28,6 +28,7 @@ from mimir_api.services.inputs import ProjectName, StrictInput
 from mimir_api.services.pipelines import remove_project_deployments
 from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
+from mimir_api.services.triggers import remove_project_automations
 
 LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$")
 Labels = Annotated[
@@ -268,6 +269,7 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
     """
     with ctx.session() as session:
         row = project_row(session, params.name, field="name")
+        remove_project_automations(session, row)
         remove_project_deployments(session, row)
         if row.storage_plugin:
             _delete_storage_block(row.name)

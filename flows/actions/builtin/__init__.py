@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from flows.actions.base import Plugin
 from flows.actions.builtin import (
+    anomalies,
     context_actions,
     control,
     data,
@@ -62,6 +63,7 @@ def plugin() -> Plugin:
             load.storage_load,
             models.model_predict,
             twin.twin_query,
+            anomalies.twin_anomalies,
             output.report_render,
             output.notify,
         ),

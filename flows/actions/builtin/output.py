@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import smtplib
+from email.message import EmailMessage
 from typing import Any, Literal
 
 import httpx
@@ -17,7 +19,12 @@ from pydantic import Field, model_validator
 from flows.actions.base import ActionContext, PermanentError, StrictParams, action
 from flows.actions.builtin.files import safe_path, writable_path
 from flows.actions.builtin.http_request import RetryableHTTPError
-from flows.actions.builtin.net_guard import guarded_client
+from flows.actions.builtin.net_guard import (
+    InvalidAllowList,
+    guarded_client,
+    parse_allow_list,
+    vet_addresses,
+)
 from flows.settings import runtime_settings
 
 NOTIFY_MAX_RESPONSE_BYTES = 64 * 1024
@@ -76,6 +83,23 @@ def report_render(params: ReportParams, ctx: ActionContext) -> dict[str, Any]:
     return {"path": params.path, "format": params.format, "size": len(data)}
 
 
+class EmailTarget(StrictParams):
+    """An e-mail sent over SMTP; the password comes from the project's Prefect Secret block."""
+
+    host: str = Field(min_length=1, max_length=255, description="SMTP server host.")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    sender: str = Field(min_length=3, max_length=320, description="From address.")
+    to: list[str] = Field(min_length=1, max_length=100, description="Recipient addresses.")
+    username: str | None = Field(default=None, max_length=320, description="SMTP login.")
+    password_secret: str | None = Field(
+        default=None,
+        description="Name of the project's Prefect Secret block holding the SMTP password.",
+    )
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="Transport security: STARTTLS, implicit TLS or none."
+    )
+
+
 class NotifyParams(StrictParams):
     """Inputs of notify."""
 
@@ -89,17 +113,50 @@ class NotifyParams(StrictParams):
         default=None,
         description="A Prefect notification block as 'type-slug/name' (e.g. 'slack-webhook/ops').",
     )
+    email: EmailTarget | None = Field(default=None, description="An e-mail over SMTP.")
 
     @model_validator(mode="after")
     def _one_target(self) -> NotifyParams:
-        if sum(x is not None for x in (self.webhook, self.webhook_secret, self.block)) != 1:
-            raise ValueError("give exactly one of 'webhook', 'webhook_secret' or 'block'")
+        targets = (self.webhook, self.webhook_secret, self.block, self.email)
+        if sum(x is not None for x in targets) != 1:
+            raise ValueError("give exactly one of 'webhook', 'webhook_secret', 'block' or 'email'")
         return self
+
+
+def _send_email(target: EmailTarget, title: str, message: str, ctx: ActionContext) -> None:
+    """Send through SMTP after the same address check webhooks pass (internal SMTP servers
+    only when the operator allows them); the password is never logged or returned."""
+    try:
+        allow = parse_allow_list(runtime_settings().http_allowed_hosts)
+    except InvalidAllowList as exc:
+        raise PermanentError(f"MIMIR_HTTP_ALLOWED_HOSTS: {exc}") from None
+    vet_addresses(target.host, target.port, allow)  # TLS checks the name, so connect by name
+    password = ctx.secret(target.password_secret) if target.password_secret else None
+    mail = EmailMessage()
+    mail["Subject"], mail["From"], mail["To"] = title, target.sender, ", ".join(target.to)
+    mail.set_content(message)
+    smtp_class = smtplib.SMTP_SSL if target.security == "ssl" else smtplib.SMTP
+    try:
+        with smtp_class(target.host, target.port, timeout=30) as smtp:
+            if target.security == "starttls":
+                smtp.starttls()
+            if target.username:
+                smtp.login(target.username, password or "")
+            smtp.send_message(mail)
+    except smtplib.SMTPAuthenticationError:
+        raise PermanentError(f"SMTP server {target.host} refused the login") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentError(f"SMTP server refused recipients {sorted(exc.recipients)}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise RetryableHTTPError(f"SMTP server {target.host}: {type(exc).__name__}") from None
 
 
 @action("notify", pipeline_types=("output",))
 def notify(params: NotifyParams, ctx: ActionContext) -> dict[str, Any]:
-    """Send a notification through a Prefect notification block or a plain webhook."""
+    """Send a notification through a Prefect notification block, a plain webhook or e-mail."""
+    if params.email is not None:
+        _send_email(params.email, params.title, params.message, ctx)
+        return {"sent": True, "via": "email", "recipients": len(params.email.to)}
     if params.block:
         from prefect.blocks.core import Block
 
