@@ -29,9 +29,11 @@ class DemoStarted(RunStarted):
 
 @operation(method="POST", path="/demo", scope=Scope.WRITE, status_code=201, tags=("demo",))
 def run_demo(ctx: ServiceContext, params: NoInput) -> DemoStarted:
-    """Build (or refresh) the sample project — a wind farm with pipelines, an ontology, a twin,
-    a model, anomalies and a report — in a flow run; returns the run at once (follow it with
-    get_project_run on the sample project). Running it again reuses what exists."""
+    """Build (or refresh) the sample wind-farm project in a flow run, returned at once.
+
+    The run creates the project, its pipelines, ontology, twin, model, anomalies and report;
+    follow it with get_project_run on the sample project. Running it again reuses what exists.
+    """
     deployment = f"{DEMO_FLOW_NAME}/mimir"
     with unavailable_on_failure(
         f"Prefect could not start {deployment} (is `mimir up` running, or were Mimir's "
