@@ -127,6 +127,14 @@ def demo(
     remove: Annotated[
         bool, typer.Option("--remove", help="Delete the sample project instead.")
     ] = False,
+    notify_url: Annotated[
+        str | None,
+        typer.Option(
+            "--notify-url",
+            help="A webhook the approved alert's report is announced to (default: none; the "
+            "platform's outbound rules apply, MIMIR_HTTP_ALLOWED_HOSTS for local ones).",
+        ),
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
@@ -139,7 +147,7 @@ def demo(
         if remove:
             remove_demo(where, token_of(token), say=typer.echo)
             return
-        result = run_demo(where, token_of(token), say=typer.echo)
+        result = run_demo(where, token_of(token), say=typer.echo, notify_url=notify_url)
     except (DemoFailed, httpx.HTTPError) as exc:
         typer.echo(f"demo failed: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -151,4 +159,12 @@ def demo(
         f"  report:    {where}/api/v1/projects/{result.project}/files/content"
         f"?path={result.report_path}"
     )
-    typer.echo("  Prefect:   the runs of 'ingest-windfarm' and 'fleet-report' in the Prefect UI")
+    if result.alert_report_path:
+        typer.echo(
+            f"  alert:     {where}/api/v1/projects/{result.project}/files/content"
+            f"?path={result.alert_report_path}"
+        )
+    typer.echo(
+        "  Prefect:   the runs of 'ingest-windfarm', 'fleet-report' and 'alert-report' in the "
+        "Prefect UI"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from flows.demo.data import generate
 from flows.demo.run import mean_by_kind_query
 from tests.conftest import Platform
+from tests.utils.http_server import HTTPFixture, http_test_server
 from tests.utils.servers import VENV_BIN
 
 PROJECT = "windfarm"
@@ -50,9 +52,18 @@ def get(platform: Platform, tail: str, **params: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
+def hooks() -> Iterator[HTTPFixture]:
+    """A local webhook receiver the demo's alert report is announced to."""
+    with http_test_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def built(
+    platform: Platform, hooks: HTTPFixture, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
-    done = demo(platform, elsewhere)
+    done = demo(platform, elsewhere, "--notify-url", f"{hooks.url}/demo-alerts")
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (elsewhere / ".mimir").exists()  # a client never creates a home
     return done.stdout
@@ -61,7 +72,7 @@ def built(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_demo_prints_each_step(built: str) -> None:
     steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]",
              "[what-if]")
-    for step in (*steps, "[report]", "[anomalies]"):
+    for step in (*steps, "[report]", "[trigger]", "[anomalies]"):
         assert step in built
     assert "Where to look next" in built
 
@@ -101,6 +112,31 @@ def test_detection_raised_alerts_for_the_injected_anomalies(platform: Platform, 
     sample = generate()
     injected = len(sample.anomalous_readings | sample.drifted_readings)
     assert open_alerts >= 0.9 * injected  # the platform test checks them one by one
+
+
+def test_an_approved_alert_produced_a_report_and_a_notification(
+    platform: Platform, built: str, hooks: HTTPFixture
+) -> None:
+    """The trigger held the alert's report for approval; the demo approved the strongest
+    alert, and the output pipeline wrote the report and called the webhook — once."""
+    [trigger] = get(platform, "/triggers")["items"]
+    assert (trigger["name"], trigger["approval"], trigger["pipeline"]) == (
+        "alert-report", "manual", "alert-report")
+    line = next(ln for ln in built.splitlines() if ln.startswith("alert report written to"))
+    path = line.split()[4]
+    alert_id = path.removeprefix("reports/alert-").removesuffix(".md")
+    alert = get(platform, f"/alerts/{alert_id}")
+    assert alert["class_name"] == "Reading" or alert["class_name"].endswith("Reading")
+    actions = get(platform, f"/alerts/{alert_id}/actions")
+    assert actions["state"] == "approved" and len(actions["items"]) == 1
+    report = get(platform, "/files/content", path=path)["text"]
+    assert report.startswith(f"# Alert on {alert['entity']}\n")
+    assert f"Severity {alert['severity']}" in report
+    assert [h["path"] for h in hooks.received] == ["/demo-alerts"]
+    assert path in hooks.received[0]["body"]["message"]
+    others = [a for a in get(platform, "/alerts", state="open", limit=1000)["items"]
+              if a["id"] != alert_id]
+    assert others and all(a["pending_actions"] == 1 for a in others)  # still waiting
 
 
 def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(

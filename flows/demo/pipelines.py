@@ -7,6 +7,8 @@ ontology-shaped tables (the report reads the `turbine` class table the accepted 
 
 from __future__ import annotations
 
+import json
+
 INGEST = """\
 # Land the wind-farm exports in the raw area; extraction then proposes the ontology.
 # storage.load streams each file in batches, so the run context holds counts, not records.
@@ -50,4 +52,47 @@ steps:
         {% endfor %}
 """
 
+ALERT_REPORT = """\
+# Run by the trigger 'alert-report' once a person approves an alert: the alert arrives as
+# params.trigger; the report lists the open alerts of the same class.
+name: alert-report
+type: output
+parameters:
+  trigger: {type: object, default: {}}
+steps:
+  - name: alerts
+    action: twin.anomalies
+    with: {class_name: "{{ params.trigger.payload.class_name }}", state: open, limit: 50}
+  - name: report
+    action: report.render
+    with:
+      path: "reports/alert-{{ params.trigger.payload.alert_id }}.md"
+      format: markdown
+      data: {alert: "{{ params.trigger.payload }}", open: "{{ steps.alerts.rows }}"}
+      template: |
+        # Alert on {{ data.alert.entity }}
+        Severity {{ data.alert.severity }}: {{ data.alert.summary }}
+
+        {{ data.open | length }} open alerts on {{ data.alert.class_name }}:
+        {% for a in data.open %}- {{ a.severity }}: {{ a.entity }}
+        {% endfor %}
+"""
+
+NOTIFY_STEP = """\
+  - name: tell
+    action: notify
+    with:
+      title: "Mimir alert on the wind farm"
+      message: "{{{{ params.trigger.payload.summary }}}} (report: {{{{ steps.report.path }}}})"
+      webhook: {url}
+"""
+
 PIPELINES = {"ingest-windfarm": INGEST, "fleet-report": REPORT}
+
+
+def pipelines(notify_url: str | None = None) -> dict[str, str]:
+    """Every sample pipeline; the alert report also notifies `notify_url` when one is given
+    (the demo runs offline, so it sends nothing unless told where)."""
+    notify = NOTIFY_STEP.format(url=json.dumps(notify_url)) if notify_url else ""  # YAML-quoted
+    alert_report = ALERT_REPORT + notify
+    return {**PIPELINES, "alert-report": alert_report}

@@ -16,12 +16,13 @@ from typing import Any
 import httpx
 
 from flows.demo.data import generate
-from flows.demo.pipelines import PIPELINES
+from flows.demo.pipelines import pipelines
 
 PROJECT = "windfarm"
 TWIN = "windfarm"
 SCENARIO = "hot-sensor"
 WHAT_IF = "worn-sensors"
+TRIGGER = "alert-report"
 WORN = 0.95
 MODEL = "turbine-failure"
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -46,6 +47,9 @@ class DemoResult:
     scenario_sparql: list[dict[str, Any]] = field(default_factory=list)
     model_metrics: dict[str, Any] | None = None
     what_if: dict[str, Any] | None = None
+    notify_url: str | None = None
+    alert_report_path: str | None = None
+    approved_alert: str | None = None
     open_alerts: int | None = None
 
 
@@ -117,9 +121,10 @@ def step_files(api: Api, result: DemoResult, say: Callable[[str], None]) -> None
 
 def step_pipelines(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
     """Save the sample pipelines."""
-    for name, text in PIPELINES.items():
+    saved = pipelines(result.notify_url)
+    for name, text in saved.items():
         api.call("PUT", f"/projects/{PROJECT}/pipelines/{name}", json={"yaml": text})
-    say(f"saved pipelines: {', '.join(PIPELINES)}")
+    say(f"saved pipelines: {', '.join(saved)}")
 
 
 def step_ingest(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
@@ -379,13 +384,57 @@ def count_alerts(api: Api, state: str = "open") -> int:
             return total
 
 
+def step_trigger(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """A manual trigger: each new alert on a reading holds an `alert-report` run for approval."""
+    base = f"/projects/{PROJECT}/triggers"
+    if api.call("GET", f"{base}/{TRIGGER}", ok=(200, 404)).status_code == 404:
+        api.call("POST", base, json={
+            "name": TRIGGER, "pipeline": TRIGGER, "approval": "manual",
+            "description": "Report (and notify) when a person approves an alert on a reading.",
+            "condition": {"kind": "alert_raised", "class_name": "Reading",
+                          "min_severity": "low"},
+        })
+        say(f"trigger '{TRIGGER}': new alerts on readings wait for approval to run "
+            f"the output pipeline '{TRIGGER}'")
+    else:
+        say(f"trigger '{TRIGGER}' exists; reusing it")
+
+
+def _pending_alert(api: Api) -> dict[str, Any] | None:
+    """The most severe open alert holding an action for approval, if any."""
+    page = api.call("GET", f"/projects/{PROJECT}/alerts",
+                    params={"state": "open", "limit": 1000}).json()
+    pending = [a for a in page["items"] if a.get("pending_actions", 0) > 0]
+    return max(pending, key=lambda a: a["score"], default=None)
+
+
 def step_anomalies(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
-    """Run anomaly detection on the class tables and count the open alerts."""
+    """Run anomaly detection, count the open alerts, and approve the strongest one's report."""
     started = api.call("POST", f"/projects/{PROJECT}/anomalies/runs", json={})
     run = _wait_project_run(api, started.json()["flow_run_id"])
     found = (run.get("result") or {}).get("anomalies", 0)
     result.open_alerts = count_alerts(api)
     say(f"detection found {found} anomalies; {result.open_alerts} open alerts")
+    reports = api.call("GET", f"/projects/{PROJECT}/files",
+                       params={"prefix": "reports/alert-"}).json()["items"]
+    if reports:  # approved on an earlier run: the others still wait for a person
+        result.alert_report_path = reports[0]["path"]
+        say(f"an alert was approved before; its report is {result.alert_report_path}")
+        return
+    alert = _pending_alert(api)
+    if alert is None:
+        say("no alert waits for approval")
+        return
+    decided = api.call("POST", f"/projects/{PROJECT}/alerts/{alert['id']}/approve",
+                       json={}).json()
+    run_id = next(a["flow_run_id"] for a in decided["items"] if a["state"] == "approved")
+    say(f"approved alert on {alert['entity']} ({alert['severity']}); "
+        f"'{TRIGGER}' run {run_id} started")
+    _wait_run(api, TRIGGER, run_id)
+    result.approved_alert = alert["id"]
+    result.alert_report_path = f"reports/alert-{alert['id']}.md"
+    sent = f" and notified {result.notify_url}" if result.notify_url else ""
+    say(f"alert report written to {result.alert_report_path}{sent}")
 
 
 STEPS: list[tuple[str, Callable[..., None]]] = [
@@ -398,14 +447,22 @@ STEPS: list[tuple[str, Callable[..., None]]] = [
     ("model", step_model),
     ("what-if", step_what_if),
     ("report", step_report),
+    ("trigger", step_trigger),
     ("anomalies", step_anomalies),
 ]
 
 
-def run_demo(base_url: str, token: str | None, say: Callable[[str], None] = print) -> DemoResult:
-    """Build (or refresh) the sample project; raises DemoFailed naming the step that failed."""
+def run_demo(
+    base_url: str,
+    token: str | None,
+    say: Callable[[str], None] = print,
+    notify_url: str | None = None,
+) -> DemoResult:
+    """Build (or refresh) the sample project; raises DemoFailed naming the step that failed.
+
+    `notify_url`: a webhook the approved alert's report is announced to (none: no notice)."""
     api = Api(base_url, token)
-    result = DemoResult()
+    result = DemoResult(notify_url=notify_url)
     for name, step in STEPS:
         say(f"[{name}]")
         step(api, result, say)
