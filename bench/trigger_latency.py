@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+from throwaway_prefect import prefect_api
 
 POOL = "trigger-bench"
 PROJECT = "bench"
@@ -50,41 +49,6 @@ steps:
       data: "{{ params.trigger }}"
       template: "{{ data.event }} {{ data.resource }}"
 """
-
-
-@contextlib.contextmanager
-def prefect_api() -> Iterator[str]:
-    if os.environ.get("PREFECT_API_URL"):
-        yield os.environ["PREFECT_API_URL"]
-        return
-    with tempfile.TemporaryDirectory() as home, socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        env = dict(
-            os.environ,
-            PREFECT_HOME=home,
-            DO_NOT_TRACK="1",
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        )
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}/api"
-        try:
-            for _ in range(600):
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.2)
-            os.environ["PREFECT_API_URL"] = url
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 @contextlib.contextmanager
