@@ -21,6 +21,7 @@ Everything here is plain functions over arrays: no storage, no Prefect.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -237,7 +238,8 @@ def score_series(
             if len(normal) < SERIES_MIN_HISTORY:
                 normal.append(value)
                 continue
-            median = float(np.median(normal[-window:]))
+            # statistics.median: on a window of ~20 floats it is ~30x cheaper than numpy's
+            median = float(statistics.median(normal[-window:]))
             z = (value - median) / spread
             if abs(z) <= sensitivity:
                 normal.append(value)
