@@ -29,6 +29,7 @@ from rdflib.term import Node
 from twin.errors import NotTranslatable, QueryTimeout
 from twin.parse import parse_query
 from twin.sql import Plan, Translator, term_of
+from twin.sql_overlay import overlaid_tables
 from twin.store import view_graph
 from twin.view import TwinView
 
@@ -81,12 +82,13 @@ def run_query(
                        "DescribeQuery": "DESCRIBE"}[algebra.name]  # type: ignore[assignment]
     reason = "the storage plugin has no SQL engine"
     sql_tables = getattr(view.store, "sql_tables", None)
-    if getattr(view, "overlay", None) is not None:
-        sql_tables, reason = None, "a scenario's edits are overlaid by the evaluator"
+    overlay = getattr(view, "overlay", None)
     if allow_sql and sql_tables is not None and kind in ("SELECT", "ASK"):
         # as_of: every table is its as-of subquery, so the database answers from the past too
         engine, tables = sql_tables() if view.as_of is None else sql_tables(as_of=view.as_of)
         try:
+            if overlay is not None:  # a scenario: touched tables become base rows + its rows
+                tables = overlaid_tables(view, overlay, engine, tables, engine.dialect.name)
             plan = Translator(view, tables, engine.dialect.name).plan(algebra)
         except NotTranslatable as exc:
             reason = f"not translated to SQL: {exc}"
