@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from rdflib.term import Node
 from twin.errors import NotTranslatable, QueryTimeout
 from twin.parse import parse_query
 from twin.sql import Plan, Translator, term_of
-from twin.sql_overlay import overlaid_tables
+from twin.sql_overlay import OverlaidTables
 from twin.store import view_graph
 from twin.view import TwinView
 
@@ -85,10 +85,11 @@ def run_query(
     overlay = getattr(view, "overlay", None)
     if allow_sql and sql_tables is not None and kind in ("SELECT", "ASK"):
         # as_of: every table is its as-of subquery, so the database answers from the past too
-        engine, tables = sql_tables() if view.as_of is None else sql_tables(as_of=view.as_of)
+        engine, stored = sql_tables() if view.as_of is None else sql_tables(as_of=view.as_of)
+        tables: Mapping[str, Any] = stored
         try:
             if overlay is not None:  # a scenario: touched tables become base rows + its rows
-                tables = overlaid_tables(view, overlay, engine, tables, engine.dialect.name)
+                tables = OverlaidTables(view, overlay, engine, stored, engine.dialect.name)
             plan = Translator(view, tables, engine.dialect.name).plan(algebra)
         except NotTranslatable as exc:
             reason = f"not translated to SQL: {exc}"

@@ -22,7 +22,7 @@ comparisons across datatypes raise SPARQL errors that SQL would not, so they are
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -99,7 +99,7 @@ class Plan:
 class Translator:
     """Translates one query over one view whose SQL tables are `tables`."""
 
-    def __init__(self, view: TwinView, tables: dict[str, Any], dialect: str) -> None:
+    def __init__(self, view: TwinView, tables: Mapping[str, Any], dialect: str) -> None:
         self.view = view
         self.tables = tables
         self.dialect = dialect

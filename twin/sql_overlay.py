@@ -1,7 +1,7 @@
 """A scenario's overlay as SQL: each table it touches becomes (kept base rows) UNION ALL (rows).
 
 The evaluator applies a scenario triple by triple (`twin.scenario.ScenarioView`); the SQL
-translation needs tables. For every table the overlay can change, `overlaid_tables` returns a
+translation needs tables. For every table the overlay can change, `OverlaidTables` gives a
 SELECT with the table's columns that holds exactly the rows whose triples are the scenario's:
 
 * a class table: the base rows of entities the scenario does not touch (references to a
@@ -11,7 +11,7 @@ SELECT with the table's columns that holds exactly the rows whose triples are th
 * a link table: base rows minus removed entities on either side and minus every pair the
   scenario adds or removes, UNION ALL the pairs it adds.
 
-Rebuilt rows are literal SELECTs of bound parameters (no text from the edits is spliced in).
+Rebuilt rows are ``VALUES`` lists of bound parameters (no text from the edits is spliced in).
 Where the rows cannot say what the triples say, `NotTranslatable` sends the query to the
 evaluator as before, so an answer is never different, only slower: two values of one
 single-valued column or reference (an added relationship on a foreign key that already has
@@ -22,7 +22,8 @@ also hold another property while its target is removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,46 +32,69 @@ from rdflib.namespace import RDF as RDF_NS
 from rdflib.term import Node
 
 from twin.errors import NotTranslatable
-from twin.iri import EntityRef, parse_entity, value_of
+from twin.iri import EntityRef, literal, parse_entity, value_of
 from twin.scenario import Overlay
 from twin.view import Source, Triple, TwinView
 
-CHUNK = 400  # terms per compound SELECT (SQLite allows 500)
+CHUNK = 400  # rows per VALUES list
+_NAMES = itertools.count(1)  # CTE names, unique within a process
 
 
-def overlaid_tables(view: TwinView, overlay: Overlay, engine: sa.Engine,
-                    tables: dict[str, Any], dialect: str) -> dict[str, Any]:
-    """`tables` with every table the overlay touches replaced by its scenario SELECT."""
-    by_table: dict[str, list[Source]] = {}
-    for src in view.sources:
-        if src.kind != "prediction":
-            by_table.setdefault(src.table.name, []).append(src)
-    subjects = {t[0] for t in overlay.added | overlay.removed} | {s for s, _ in overlay.replaced}
-    refs: dict[Node, EntityRef] = {}
-    for s in subjects | overlay.removed_entities:
-        ref = parse_entity(view.mappings, s)
-        if ref is not None:
-            refs[s] = ref
-    removed_by_root: dict[str, list[tuple[Any, ...]]] = {}
-    for e in overlay.removed_entities:
-        if e in refs:
-            removed_by_root.setdefault(refs[e].root.class_iri, []).append(refs[e].key)
-    out = dict(tables)
-    with engine.connect() as conn:
-        for name, srcs in by_table.items():
-            if name not in tables:
-                continue
-            links = [s for s in srcs if s.kind == "link"]
-            if links:
-                if len(srcs) != 1:
-                    raise NotTranslatable(f"link table {name} holds several properties")
-                replaced = _link(links[0], overlay, tables[name], removed_by_root, dialect)
-            else:
-                replaced = _class_table(name, srcs, overlay, refs, removed_by_root, conn,
-                                        tables[name], dialect)
-            if replaced is not None:
-                out[name] = replaced
-    return out
+class OverlaidTables(Mapping[str, Any]):
+    """`tables` with each table the overlay touches replaced by its scenario SELECT.
+
+    Built lazily, table by table, as the translation asks for them: a query that reads no
+    table an unexpressible edit touches still runs as SQL, and untouched tables cost nothing.
+    """
+
+    def __init__(self, view: TwinView, overlay: Overlay, engine: sa.Engine,
+                 tables: dict[str, Any], dialect: str) -> None:
+        self.view, self.overlay, self.engine = view, overlay, engine
+        self.tables, self.dialect = tables, dialect
+        self.done: dict[str, Any] = {}
+        self.by_table: dict[str, list[Source]] = {}
+        for src in view.sources:
+            if src.kind != "prediction":
+                self.by_table.setdefault(src.table.name, []).append(src)
+        subjects = {t[0] for t in overlay.added | overlay.removed} | {
+            s for s, _ in overlay.replaced}
+        self.refs: dict[Node, EntityRef] = {}
+        for s in subjects | overlay.removed_entities:
+            ref = parse_entity(view.mappings, s)
+            if ref is not None:
+                self.refs[s] = ref
+        self.removed_by_root: dict[str, list[tuple[Any, ...]]] = {}
+        for e in overlay.removed_entities:
+            if e in self.refs:
+                self.removed_by_root.setdefault(self.refs[e].root.class_iri, []).append(
+                    self.refs[e].key)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.done:
+            self.done[name] = self._build(name)
+        return self.done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def _build(self, name: str) -> Any:
+        table = self.tables[name]
+        srcs = self.by_table.get(name, [])
+        links = [s for s in srcs if s.kind == "link"]
+        if links:
+            if len(srcs) != 1:
+                raise NotTranslatable(f"link table {name} holds several properties")
+            replaced = _link(links[0], self.overlay, table, self.removed_by_root, self.dialect)
+        elif srcs:
+            with self.engine.connect() as conn:
+                replaced = _class_table(name, srcs, self.overlay, self.refs,
+                                        self.removed_by_root, conn, table, self.dialect)
+        else:
+            replaced = None
+        return table if replaced is None else replaced
 
 
 def _class_table(name: str, srcs: list[Source], overlay: Overlay, refs: dict[Node, EntityRef],
@@ -127,54 +151,60 @@ def _touched_rows(srcs: list[Source], type_src: Source, overlay: Overlay,
             base_rows[tuple(found[c] for c in key_cols)] = dict(found)
     preds = {s.predicate: s for s in srcs if s.kind != "type"}
     class_iri = URIRef(type_src.cm.class_iri)
+    shared = {c for c, n in used.items() if n > 1}
     added_by_subject: dict[Node, list[Triple]] = {}
     for t in overlay.added:
-        if t[0] in touched:
+        if t[0] in touched and ((t[1] == RDF_NS.type and t[2] == class_iri) or t[1] in preds):
             added_by_subject.setdefault(t[0], []).append(t)
     out: list[dict[str, Any]] = []
     for e, key in touched.items():
-        row = base_rows.get(tuple(key))
-        triples: set[Triple] = set()
-        if row is not None:
-            for s in srcs:
-                if s.kind in ("type", "column", "reference"):
-                    triples |= {t for t in _row_triples(s, row) if not overlay.hides(t)}
-        for t in added_by_subject.get(e, []):
-            if (t[1] == RDF_NS.type and t[2] == class_iri) or t[1] in preds:
-                triples.add(t)
-        has_type = (e, RDF_NS.type, class_iri) in triples
-        rest = [t for t in triples if t[1] != RDF_NS.type]
-        if not has_type:
-            if rest:
+        added = added_by_subject.get(e, [])
+        row = None if e in overlay.removed_entities else base_rows.get(tuple(key))
+        if row is None and (e, RDF_NS.type, class_iri) not in added:
+            if any(t[1] != RDF_NS.type for t in added):
                 raise NotTranslatable("scenario values on an entity without a row there")
             continue
         new = dict(row) if row is not None else {c.key: None for c in table.c}
         assigned: dict[str, Any] = dict(zip(key_cols, key, strict=True))
         new.update(assigned)
+        kept: list[Source] = []
         for p, s in preds.items():
+            objs = [t[2] for t in added if t[1] == p]
             if s.kind not in ("column", "reference"):
-                # edits never add these; base values of a kept row stay as they are
-                if any(t[1] == p for t in rest):
+                if objs:  # edits never add these; a kept row's base values stay as they are
                     raise NotTranslatable("an IRI or JSON value added by a scenario")
                 continue
-            objs = [t[2] for t in rest if t[1] == p]
+            base_obj = _base_object(s, row, e, overlay)
+            if base_obj is not None:
+                if objs and objs != [base_obj]:
+                    raise NotTranslatable("several values of a single-valued property")
+                kept.append(s)
+                continue
             if len(objs) > 1:
                 raise NotTranslatable("several values of a single-valued property")
             values = _stored(s, objs[0]) if objs else [None] * len(s.object_columns)
             for c, v in zip(s.object_columns, values, strict=True):
-                if c in assigned and assigned[c] != v:
+                if c in shared and assigned.get(c, v) != v:
                     raise NotTranslatable("one column holding two properties' values")
                 assigned[c] = v
                 new[c] = v
+        for s in kept:  # a changed property must not have moved a kept one's shared column
+            assert row is not None
+            if any(new[c] != row[c] for c in s.object_columns if c in shared):
+                raise NotTranslatable("one column holding two properties' values")
         out.append(new)
     return out
 
 
-def _row_triples(src: Source, row: dict[str, Any]) -> Iterable[Triple]:
-    """The base triples `src` makes of one row (what the view's reads yield)."""
-    if not src.complete(row):
-        return ()
-    return TwinView.row_triples(src, row)
+def _base_object(src: Source, row: dict[str, Any] | None, e: Node, overlay: Overlay
+                 ) -> Node | None:
+    """The object of `src`'s base triple for `e` when the scenario keeps it, else None."""
+    if row is None or (e, src.predicate) in overlay.replaced or not src.complete(row):
+        return None
+    if src.kind == "column":  # only relationships are removed one by one
+        return literal(row[src.object_columns[0]], src.datatype)
+    [triple] = list(TwinView.row_triples(src, row))
+    return None if overlay.hides(triple) else triple[2]
 
 
 def _stored(src: Source, obj: Node) -> list[Any]:
@@ -236,20 +266,22 @@ def _in_keys(cols: list[Any], keys: list[tuple[Any, ...]]) -> Any:
 
 def _union(base: Any, rows: list[dict[str, Any]], table: Any, columns: list[str],
            dialect: str) -> Any:
-    """base UNION ALL the literal rows, in compound SELECTs of at most `CHUNK` terms."""
+    """base UNION ALL the literal rows: a ``WITH name(cols) AS (VALUES ...)`` per `CHUNK`
+    rows, every value a bound parameter typed by its column."""
     if not rows:
         return base
     parts = []
     for start in range(0, len(rows), CHUNK):
-        selects = [sa.select(*(_value(r[c], table.c[c].type, dialect).label(c)
-                               for c in columns)) for r in rows[start:start + CHUNK]]
-        chunk = sa.union_all(*selects) if len(selects) > 1 else selects[0]
-        parts.append(sa.select(*chunk.subquery().c))
+        cols = [sa.column(c, table.c[c].type) for c in columns]
+        values = sa.values(*cols, name="scenario_rows").data(
+            [tuple(r[c] for c in columns) for r in rows[start:start + CHUNK]])
+        cte = values.cte(f"scenario_rows_{next(_NAMES)}")
+        parts.append(sa.select(*(_typed(cte.c[c], table.c[c].type, dialect).label(c)
+                                 for c in columns)))
     return sa.union_all(base, *parts)
 
 
-def _value(value: Any, type_: Any, dialect: str) -> Any:
-    if value is None:
-        return sa.cast(sa.null(), type_) if dialect == "postgresql" else sa.null()
-    bound = sa.literal(value, type_=type_)
-    return sa.cast(bound, type_) if dialect == "postgresql" else bound
+def _typed(col: Any, type_: Any, dialect: str) -> Any:
+    # PostgreSQL infers a VALUES column's type from its parameters; the cast makes it the
+    # stored column's type, so the UNION and the joins compare like with like
+    return sa.cast(col, type_) if dialect == "postgresql" else col
