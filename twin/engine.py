@@ -117,12 +117,17 @@ def _run_sql(engine: sa.Engine, plan: Plan, kind: QueryType, max_rows: int | Non
     if capped:
         assert max_rows is not None
         stmt = stmt.limit(max_rows + 1 if plan.limit is None else min(plan.limit, max_rows + 1))
-    text = str(stmt.compile(dialect=engine.dialect))
     with engine.connect() as conn, _statement_timeout(conn, timeout_s), \
             warnings.catch_warnings():
         # a SPARQL cross product is a legitimate SQL cartesian product
         warnings.filterwarnings("ignore", message=".*cartesian product", category=sa.exc.SAWarning)
-        rows = list(conn.execute(stmt))
+        cursor = conn.execute(stmt)
+        # the text of the compilation that ran (compiling again costs as much, and a
+        # scenario's VALUES rows make that noticeable)
+        compiled: Any = cursor.context.compiled
+        text = compiled.string if compiled is not None else str(
+            stmt.compile(dialect=engine.dialect))
+        rows = list(cursor)
     if plan.ask:
         return TwinResult("ASK", ask=bool(rows), ran_as_sql=True, sql=text)
     truncated = capped and len(rows) > max_rows  # type: ignore[operator]
