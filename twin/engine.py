@@ -4,6 +4,7 @@
 
 1. on a SQL storage plugin, tries `twin.sql.Translator`: the whole query becomes one SELECT
    the database runs (``result.ran_as_sql`` is True and ``result.sql`` holds the statement);
+   on a scenario the tables its edits touch are `twin.sql_overlay.OverlaidTables` SELECTs;
 2. otherwise — another plugin, or a construct without a translation — rdflib's evaluator
    runs over `twin.store.ViewStore`, whose triple lookups are storage reads.
 

@@ -174,9 +174,8 @@ def _touched_rows(srcs: list[Source], type_src: Source, overlay: Overlay,
                 if objs:  # edits never add these; a kept row's base values stay as they are
                     raise NotTranslatable("an IRI or JSON value added by a scenario")
                 continue
-            base_obj = _base_object(s, row, e, overlay)
-            if base_obj is not None:
-                if objs and objs != [base_obj]:
+            if _kept(s, row, e, overlay):
+                if objs and objs != [_base_object(s, row)]:
                     raise NotTranslatable("several values of a single-valued property")
                 kept.append(s)
                 continue
@@ -196,15 +195,21 @@ def _touched_rows(srcs: list[Source], type_src: Source, overlay: Overlay,
     return out
 
 
-def _base_object(src: Source, row: dict[str, Any] | None, e: Node, overlay: Overlay
-                 ) -> Node | None:
-    """The object of `src`'s base triple for `e` when the scenario keeps it, else None."""
+def _kept(src: Source, row: dict[str, Any] | None, e: Node, overlay: Overlay) -> bool:
+    """Whether `src`'s base triple for `e` exists and the scenario keeps it."""
     if row is None or (e, src.predicate) in overlay.replaced or not src.complete(row):
-        return None
-    if src.kind == "column":  # only relationships are removed one by one
+        return False
+    if src.kind == "column" or not (overlay.removed or overlay.removed_entities):
+        return True  # only relationships are removed one by one, or with their target
+    return not overlay.hides((e, src.predicate, _base_object(src, row)))
+
+
+def _base_object(src: Source, row: dict[str, Any] | None) -> Node:
+    """The object of `src`'s base triple in `row`."""
+    assert row is not None
+    if src.kind == "column":
         return literal(row[src.object_columns[0]], src.datatype)
-    [triple] = list(TwinView.row_triples(src, row))
-    return None if overlay.hides(triple) else triple[2]
+    return next(iter(TwinView.row_triples(src, row)))[2]
 
 
 def _stored(src: Source, obj: Node) -> list[Any]:
