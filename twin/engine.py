@@ -95,10 +95,16 @@ def run_query(
         except NotTranslatable as exc:
             reason = f"not translated to SQL: {exc}"
         else:
-            result = _run_sql(engine, plan, kind, max_rows, timeout_s)
-            result.elapsed_s = time.monotonic() - started
-            log.info("twin query ran as SQL in %.3f s", result.elapsed_s)
-            return result
+            try:
+                result = _run_sql(engine, plan, kind, max_rows, timeout_s)
+            except sa.exc.DBAPIError as exc:
+                if overlay is None or not _too_many_parameters(exc):
+                    raise
+                reason = "a scenario with more edits than one SQL statement can bind"
+            else:
+                result.elapsed_s = time.monotonic() - started
+                log.info("twin query ran as SQL in %.3f s", result.elapsed_s)
+                return result
     elif sql_tables is not None:
         reason = "disabled" if not allow_sql else f"{kind} runs in the evaluator"
     log.info("twin query evaluated by rdflib (%s)", reason)
@@ -183,6 +189,13 @@ class _Timeout:
             self.conn.exec_driver_sql("SET SESSION max_statement_time = 0")
         if isinstance(exc, sa.exc.DBAPIError) and _is_timeout(exc):
             raise QueryTimeout(self.seconds) from None
+
+
+def _too_many_parameters(exc: sa.exc.DBAPIError) -> bool:
+    """A statement past the database's limit on bound parameters (a huge scenario)."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("too many sql variables", "too many placeholders",
+                                   "number of parameters must be between"))
 
 
 def _is_timeout(exc: sa.exc.DBAPIError) -> bool:
