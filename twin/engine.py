@@ -4,6 +4,7 @@
 
 1. on a SQL storage plugin, tries `twin.sql.Translator`: the whole query becomes one SELECT
    the database runs (``result.ran_as_sql`` is True and ``result.sql`` holds the statement);
+   on a scenario the tables its edits touch are `twin.sql_overlay.OverlaidTables` SELECTs;
 2. otherwise — another plugin, or a construct without a translation — rdflib's evaluator
    runs over `twin.store.ViewStore`, whose triple lookups are storage reads.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from rdflib.term import Node
 from twin.errors import NotTranslatable, QueryTimeout
 from twin.parse import parse_query
 from twin.sql import Plan, Translator, term_of
+from twin.sql_overlay import OverlaidTables
 from twin.store import view_graph
 from twin.view import TwinView
 
@@ -81,20 +83,28 @@ def run_query(
                        "DescribeQuery": "DESCRIBE"}[algebra.name]  # type: ignore[assignment]
     reason = "the storage plugin has no SQL engine"
     sql_tables = getattr(view.store, "sql_tables", None)
-    if getattr(view, "overlay", None) is not None:
-        sql_tables, reason = None, "a scenario's edits are overlaid by the evaluator"
+    overlay = getattr(view, "overlay", None)
     if allow_sql and sql_tables is not None and kind in ("SELECT", "ASK"):
         # as_of: every table is its as-of subquery, so the database answers from the past too
-        engine, tables = sql_tables() if view.as_of is None else sql_tables(as_of=view.as_of)
+        engine, stored = sql_tables() if view.as_of is None else sql_tables(as_of=view.as_of)
+        tables: Mapping[str, Any] = stored
         try:
+            if overlay is not None:  # a scenario: touched tables become base rows + its rows
+                tables = OverlaidTables(view, overlay, engine, stored, engine.dialect.name)
             plan = Translator(view, tables, engine.dialect.name).plan(algebra)
         except NotTranslatable as exc:
             reason = f"not translated to SQL: {exc}"
         else:
-            result = _run_sql(engine, plan, kind, max_rows, timeout_s)
-            result.elapsed_s = time.monotonic() - started
-            log.info("twin query ran as SQL in %.3f s", result.elapsed_s)
-            return result
+            try:
+                result = _run_sql(engine, plan, kind, max_rows, timeout_s)
+            except sa.exc.DBAPIError as exc:
+                if overlay is None or not _too_many_parameters(exc):
+                    raise
+                reason = "a scenario with more edits than one SQL statement can bind"
+            else:
+                result.elapsed_s = time.monotonic() - started
+                log.info("twin query ran as SQL in %.3f s", result.elapsed_s)
+                return result
     elif sql_tables is not None:
         reason = "disabled" if not allow_sql else f"{kind} runs in the evaluator"
     log.info("twin query evaluated by rdflib (%s)", reason)
@@ -114,12 +124,17 @@ def _run_sql(engine: sa.Engine, plan: Plan, kind: QueryType, max_rows: int | Non
     if capped:
         assert max_rows is not None
         stmt = stmt.limit(max_rows + 1 if plan.limit is None else min(plan.limit, max_rows + 1))
-    text = str(stmt.compile(dialect=engine.dialect))
     with engine.connect() as conn, _statement_timeout(conn, timeout_s), \
             warnings.catch_warnings():
         # a SPARQL cross product is a legitimate SQL cartesian product
         warnings.filterwarnings("ignore", message=".*cartesian product", category=sa.exc.SAWarning)
-        rows = list(conn.execute(stmt))
+        cursor = conn.execute(stmt)
+        # the text of the compilation that ran (compiling again costs as much, and a
+        # scenario's VALUES rows make that noticeable)
+        compiled: Any = cursor.context.compiled
+        text = compiled.string if compiled is not None else str(
+            stmt.compile(dialect=engine.dialect))
+        rows = list(cursor)
     if plan.ask:
         return TwinResult("ASK", ask=bool(rows), ran_as_sql=True, sql=text)
     truncated = capped and len(rows) > max_rows  # type: ignore[operator]
@@ -174,6 +189,13 @@ class _Timeout:
             self.conn.exec_driver_sql("SET SESSION max_statement_time = 0")
         if isinstance(exc, sa.exc.DBAPIError) and _is_timeout(exc):
             raise QueryTimeout(self.seconds) from None
+
+
+def _too_many_parameters(exc: sa.exc.DBAPIError) -> bool:
+    """A statement past the database's limit on bound parameters (a huge scenario)."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("too many sql variables", "too many placeholders",
+                                   "number of parameters must be between"))
 
 
 def _is_timeout(exc: sa.exc.DBAPIError) -> bool:

@@ -22,7 +22,7 @@ comparisons across datatypes raise SPARQL errors that SQL would not, so they are
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -99,7 +99,7 @@ class Plan:
 class Translator:
     """Translates one query over one view whose SQL tables are `tables`."""
 
-    def __init__(self, view: TwinView, tables: dict[str, sa.Table], dialect: str) -> None:
+    def __init__(self, view: TwinView, tables: Mapping[str, Any], dialect: str) -> None:
         self.view = view
         self.tables = tables
         self.dialect = dialect
@@ -402,7 +402,9 @@ class _BGPBuilder:
         table = self.tr.tables.get(src.table.name)
         if table is None:
             raise NotTranslatable(f"table {src.table.name} is not in storage")
-        alias = table.alias()
+        # a scenario's overlaid table is a SELECT (`twin.sql_overlay`), a stored one a table
+        alias = table.subquery() if isinstance(table, sa.Select | sa.CompoundSelect) \
+            else table.alias()
         self.froms.append(alias)
         cols = [alias.c[c] for c in src.subject_columns]
         if isinstance(subject, URIRef):

@@ -387,6 +387,11 @@ class TwinView:
                         yield triple
 
     def _row_triples(self, src: Source, row: dict[str, Any]) -> Iterator[Triple]:
+        return TwinView.row_triples(src, row)
+
+    @staticmethod
+    def row_triples(src: Source, row: dict[str, Any]) -> Iterator[Triple]:
+        """The triples one stored row of `src`'s table yields (no storage access)."""
         if src.kind == "prediction":
             key = entity_key(src.mapping, src.cm, row["entity"])
             if row["prediction"] is None or None in key:
