@@ -213,7 +213,7 @@ def test_anomaly_becomes_an_alert_approved_and_acknowledged(
     expect(triggers).to_contain_text("No triggers yet.")
     page.get_by_role("button", name="New trigger").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_role("textbox", name="Name").fill("hold-for-review")
+    dialog.get_by_role("textbox", name="Name", exact=True).fill("hold-for-review")
     dialog.get_by_role("combobox", name="Kind").select_option("alert_raised")
     dialog.get_by_role("textbox", name="Pipeline").fill("alert-note")
     dialog.get_by_role("combobox", name="Approval").select_option("manual")
