@@ -1,8 +1,9 @@
 """A user's journey past ingestion, click by click, on the sample wind farm (the demo's own
 generator and steps seed it through the real `mimir up`): a twin and a what-if scenario with
-an edit and its diff, a model trained from the ontology and its card, anomaly detection whose
-alerts are acknowledged, and a table's history read as of a past version — each page checked
-with axe-core and saved as a screenshot.
+an edit and its diff, a model trained from the ontology and its card, a manual trigger created
+in the browser, anomaly detection whose alerts hold its action, one approved (starting the
+output pipeline's run) and one acknowledged, the trigger deleted, and a table's history read as
+of a past version — each page checked with axe-core and saved as a screenshot.
 
 The tests share one seeded project (module fixture) and run in order: the alerts test's
 detection and the model's training are separate flow runs, kept to one each.
@@ -24,6 +25,22 @@ from tests.conftest import Platform
 from tests.ui.conftest import Watch, check_page, settle, sign_in
 
 SEED_STEPS = {"project", "files", "pipelines", "ingest", "ontology"}
+
+# the output pipeline a manual trigger runs once a person approves the alert
+ALERT_NOTE = """\
+name: alert-note
+type: output
+parameters:
+  trigger: {type: object, default: {}}
+steps:
+  - name: note
+    action: report.render
+    with:
+      path: reports/alert-note.md
+      format: markdown
+      data: "{{ params.trigger }}"
+      template: "{{ data.payload.summary }}"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -174,22 +191,68 @@ def test_train_model_and_read_its_card(
 
 
 @pytest.mark.timeout(600)  # one detection flow run
-def test_anomaly_becomes_an_alert_and_is_acknowledged(
+def test_anomaly_becomes_an_alert_approved_and_acknowledged(
     platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
 ) -> None:
     page, _watch = ui
+    saved = httpx.put(
+        f"{platform.api}/projects/{PROJECT}/pipelines/alert-note",
+        json={"yaml": ALERT_NOTE},
+        headers=platform.headers(),
+        timeout=120,
+    )
+    assert saved.status_code < 300, saved.text
     sign_in(page, platform.base_url, platform.token)
     page.goto(f"{platform.base_url}/#/projects/{PROJECT}")
     page.get_by_role("link", name="Open alerts").click()
     alerts = page.get_by_role("table", name="Alerts", exact=True)
     expect(alerts).to_contain_text("No alerts.")
 
+    # a manual trigger, from the form generated from create_trigger
+    triggers = page.get_by_role("table", name=f"Triggers of {PROJECT}")
+    expect(triggers).to_contain_text("No triggers yet.")
+    page.get_by_role("button", name="New trigger").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Name", exact=True).fill("hold-for-review")
+    dialog.get_by_role("combobox", name="Kind").select_option("alert_raised")
+    dialog.get_by_role("textbox", name="Pipeline").fill("alert-note")
+    dialog.get_by_role("combobox", name="Approval").select_option("manual")
+    dialog.get_by_role("button", name="Create trigger").click()
+    expect(triggers.locator("tbody tr")).to_have_count(1)
+    expect(triggers).to_contain_text("alert_raised: any class, at least low")
+    expect(triggers).to_contain_text("none (manual)")
+
     page.get_by_role("button", name="Run detection").click()
     expect(page.locator("#detection-state")).to_contain_text("Completed", timeout=300_000)
     expect(alerts.get_by_text("open", exact=True).first).to_be_visible()
     anomalies = page.get_by_role("table", name="Anomalies found by detection runs")
     expect(anomalies.locator("tbody tr").first).not_to_contain_text("No anomalies")
+    held = alerts.get_by_role("list", name=re.compile(r"^Actions held on ")).first
+    expect(held).to_contain_text("hold-for-review → alert-note (pending)")
     check_page(page, "alerts")
+
+    # approve one alert: its held action starts the output pipeline's run
+    approve = alerts.get_by_role("button", name=re.compile(r"^Approve alert on ")).first
+    approve_label = approve.get_attribute("aria-label") or ""
+    approve.click()
+    started = page.get_by_role("list", name="Runs started by approval")
+    expect(started).to_contain_text("hold-for-review started alert-note")
+    run_link = started.get_by_role("link", name=re.compile(r"^run "))
+    run_id = (run_link.get_attribute("href") or "").rsplit("/", 1)[1]
+    expect(started.get_by_role("link", name="Follow it in the Prefect UI")).to_have_attribute(
+        "href", re.compile(f"/runs/flow-run/{run_id}$")
+    )
+    expect(alerts.get_by_role("button", name=approve_label, exact=True)).to_have_count(0)
+    run = httpx.get(
+        f"{platform.api}/projects/{PROJECT}/pipelines/alert-note/runs/{run_id}",
+        headers=platform.headers(),
+    )
+    assert run.status_code == 200, run.text
+    run_link.click()
+    expect(page.locator("#run-state")).to_be_visible()  # the run page of the started run
+    expect(page.locator("dl.facts")).to_contain_text("hold-for-review")  # params.trigger
+    page.go_back()
+    settle(page)
 
     open_before = alerts.get_by_role("button", name="Acknowledge").count()
     first = alerts.get_by_role("button", name=re.compile(r"^Acknowledge alert on ")).first
@@ -209,6 +272,11 @@ def test_anomaly_becomes_an_alert_and_is_acknowledged(
     page.get_by_role("combobox", name="State").select_option("acknowledged")
     page.get_by_role("button", name="Show alerts").click()
     expect(alerts.locator("tbody tr")).to_have_count(1)
+
+    # delete the trigger, confirmed in a dialog
+    page.get_by_role("button", name="Delete trigger hold-for-review").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete trigger").click()
+    expect(triggers).to_contain_text("No triggers yet.")
 
 
 def test_table_history_and_as_of_read(

@@ -46,7 +46,9 @@ function isoInstant(text) {
 }
 
 function field(name, rawSchema, required, initial) {
-  const { schema } = unwrap(rawSchema);
+  let { schema } = unwrap(rawSchema);
+  // a Literal (`const`, e.g. a discriminator's kind) is a one-choice select
+  if (schema.const !== undefined && !schema.enum) schema = { ...schema, enum: [schema.const], default: schema.const };
   const kind = kindOf(schema);
   if (kind === "object") return group(name, schema, required, initial);
   const id = `f${++uid}-${name}`;
