@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.published import Published, published
 from domain.stores import open_project_store
+from flows.rules import Rule, SparqlRule, ThresholdRule, rule_hits
 from flows.runs import (
     MIMIR_DEPLOYMENT,
     one_per_project,
@@ -82,6 +83,16 @@ class DetectionConfig(BaseModel):
         description="After an alert is resolved, the same condition raises no new alert for "
         "this many seconds.",
     )
+    rules: list[Rule] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Rule conditions (threshold on an attribute, SPARQL SELECT/ASK) whose hits "
+        "become alerts like anomalies, with method rule:<name>.",
+    )
+
+    def rule_named(self, name: str) -> ThresholdRule | SparqlRule | None:
+        """The rule of this name (a hit's method is rule:<name>)."""
+        return next((r for r in self.rules if r.name == name), None)
 
 
 def detection_classes(
@@ -165,6 +176,10 @@ def detect_project(
                 "by_method": dict(Counter(a.method for a in anomalies)),
             }
             found += [{**a.as_dict(), "class_name": class_name} for a in kept]
+        if config.rules:  # after the scores: rule hits go to the API with the anomalies
+            hits = rule_hits(store, entries, project, list(config.rules))
+            summary["rules"] = dict(Counter(h["method"] for h in hits))
+            found += hits
     finally:
         store.close()
     return found, summary
