@@ -177,9 +177,7 @@ def detect_project(
             }
             found += [{**a.as_dict(), "class_name": class_name} for a in kept]
         if config.rules:  # after the scores: rule hits go to the API with the anomalies
-            hits = rule_hits(store, entries, project, list(config.rules))
-            summary["rules"] = dict(Counter(h["method"] for h in hits))
-            found += hits
+            found += rule_hits(store, entries, project, list(config.rules))
     finally:
         store.close()
     return found, summary
@@ -207,7 +205,14 @@ def detect_anomalies(
             f"/projects/{project}/anomalies/submissions",
             {"run_id": run_id, "anomalies": found},
         )
-        result = {"project": project, "classes": summary, "anomalies": len(found), "alerts": answer}
+        rules = dict(Counter(f["method"] for f in found if f["method"].startswith("rule:")))
+        result = {
+            "project": project,
+            "classes": summary,
+            "rules": rules,  # hits per rule (method rule:<name>)
+            "anomalies": len(found),
+            "alerts": answer,
+        }
         record_result(result, f"Anomalies found in {project}")
         return result
 
