@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.published import Published, published
 from domain.stores import open_project_store
+from flows.rules import Rule, SparqlRule, ThresholdRule, rule_hits
 from flows.runs import (
     MIMIR_DEPLOYMENT,
     one_per_project,
@@ -82,6 +83,16 @@ class DetectionConfig(BaseModel):
         description="After an alert is resolved, the same condition raises no new alert for "
         "this many seconds.",
     )
+    rules: list[Rule] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Rule conditions (threshold on an attribute, SPARQL SELECT/ASK) whose hits "
+        "become alerts like anomalies, with method rule:<name>.",
+    )
+
+    def rule_named(self, name: str) -> ThresholdRule | SparqlRule | None:
+        """The rule of this name (a hit's method is rule:<name>)."""
+        return next((r for r in self.rules if r.name == name), None)
 
 
 def detection_classes(
@@ -165,6 +176,8 @@ def detect_project(
                 "by_method": dict(Counter(a.method for a in anomalies)),
             }
             found += [{**a.as_dict(), "class_name": class_name} for a in kept]
+        if config.rules:  # after the scores: rule hits go to the API with the anomalies
+            found += rule_hits(store, entries, project, list(config.rules))
     finally:
         store.close()
     return found, summary
@@ -192,7 +205,14 @@ def detect_anomalies(
             f"/projects/{project}/anomalies/submissions",
             {"run_id": run_id, "anomalies": found},
         )
-        result = {"project": project, "classes": summary, "anomalies": len(found), "alerts": answer}
+        rules = dict(Counter(f["method"] for f in found if f["method"].startswith("rule:")))
+        result = {
+            "project": project,
+            "classes": summary,
+            "rules": rules,  # hits per rule (method rule:<name>)
+            "anomalies": len(found),
+            "alerts": answer,
+        }
         record_result(result, f"Anomalies found in {project}")
         return result
 

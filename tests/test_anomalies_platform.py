@@ -8,6 +8,8 @@ generator's ground truth (the injected readings), run after run.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -136,3 +138,31 @@ def test_bad_settings_and_failed_runs_are_clear(platform: Platform, windfarm: No
         ok(call(platform, "POST", "/anomalies/runs", json={}), 201)["flow_run_id"],
     )
     assert run["state"] == "COMPLETED" and run["kind"] == "anomalies"
+
+
+def test_rules_raise_alerts_once_through_the_worker(platform: Platform, windfarm: None) -> None:
+    """Last in the module: it saves rules. A threshold rule and an ASK rule, evaluated by the
+    detect-anomalies flow on the worker, raise their alerts once over two detections."""
+    text = generate().files["readings.csv"].decode("utf-8-sig")
+    values = {r["reading_id"]: float(r["value"]) for r in csv.DictReader(io.StringIO(text))}
+    bound = sorted(values.values())[-11]
+    expected = {rid for rid, v in values.items() if v > bound}
+    rules = [
+        {"kind": "threshold", "name": "hot", "class_name": "Reading", "attribute": "value",
+         "op": ">", "value": bound},
+        {"kind": "sparql", "name": "has-data", "query": "ASK { ?s ?p ?o }"},
+    ]
+    ok(call(platform, "PUT", "/anomalies/settings",
+            json={"classes": ["Reading"], "methods": ["mad"], "rules": rules}))
+    for _ in range(2):
+        result = detect(platform)
+        assert result["rules"] == {"rule:hot": len(expected), "rule:has-data": 1}
+    alerts = all_alerts(platform)
+    hot = [a for a in alerts if a["rule"] == "rule:hot"]
+    assert {unquote(a["entity"].rsplit("/", 1)[1]) for a in hot} == expected
+    assert len(hot) == len(expected) and all(a["occurrences"] == 2 for a in hot)
+    ask = [a for a in alerts if a["rule"] == "rule:has-data"]
+    assert len(ask) == 1 and ask[0]["entity"] == f"urn:mimir:project:{PROJECT}"
+    bad = call(platform, "PUT", "/anomalies/settings",
+               json={"rules": [{"kind": "sparql", "name": "x", "query": "ASK {"}]})
+    assert bad.status_code == 422 and bad.json()["field"].endswith("rules.0.query")

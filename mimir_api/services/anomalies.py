@@ -17,7 +17,7 @@ import binascii
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from prefect.client.orchestration import get_client
 from prefect.events import emit_event
@@ -39,6 +39,7 @@ from flows.anomaly_flow import (
     detection_classes,
     start_detection,
 )
+from flows.rules import RuleInvalid, check_rules
 from flows.triggers import EVENT_ALERT_RAISED
 from mimir_api.core.errors import InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
@@ -63,6 +64,7 @@ from ml.anomaly_data import candidate_groupings, numeric_attribute_names
 TAGS = ("anomalies",)
 BASE = "/projects/{project}"
 MAX_SUBMITTED = 50_000
+RULE_METHOD = r"^rule:[A-Za-z0-9][A-Za-z0-9_.-]{0,26}$"
 AlertState = Literal["open", "acknowledged", "resolved"]
 Severity = Literal["low", "medium", "high", "critical"]
 
@@ -92,6 +94,10 @@ def _check_settings(storage_url: str, config: DetectionConfig) -> None:
         detection_classes(entries, config)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="classes") from None
+    try:
+        check_rules(entries, list(config.rules))
+    except RuleInvalid as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
     by_name = {cm.name: entry for entry in entries for cm in entry.mapping.classes}
     for field, per_class in (("attributes", config.attributes), ("groupings", config.groupings)):
         for class_name, wanted in per_class.items():
@@ -182,7 +188,7 @@ class AnomalyIn(BaseModel):
     attributes: list[str] = Field(min_length=1, max_length=200)
     value: float | list[float] | None
     score: float
-    method: Method
+    method: Method | Annotated[str, Field(pattern=RULE_METHOD)]
     group: str | None = Field(default=None, max_length=1024)
     expected_low: float | None = None
     expected_high: float | None = None
@@ -306,16 +312,14 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
                     detected_at=now,
                 )
             )
-            key = f"anomaly:{item.class_name}|{item.entity}"
+            key = f"{_rule_of(item)}|{item.entity}"
             have = strongest.get(key)
-            severity = severity_of(item.score, item.method, config.sensitivity)
-            if have is None or _rank(severity) > _rank(
-                severity_of(have.score, have.method, config.sensitivity)
-            ):
+            severity = _severity(item, config)
+            if have is None or _rank(severity) > _rank(_severity(have, config)):
                 strongest[key] = item
         latest = _latest_alerts(session, project.id, list(strongest))
         for key, item in strongest.items():
-            severity = severity_of(item.score, item.method, config.sensitivity)
+            severity = _severity(item, config)
             alert = latest.get(key)
             if alert is not None and alert.state != "resolved":
                 if alert.last_run_id != params.run_id:
@@ -338,7 +342,7 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
                 id=uuid.uuid4().hex,
                 project_id=project.id,
                 dedup_key=key,
-                rule=f"anomaly:{item.class_name}",
+                rule=_rule_of(item),
                 entity=item.entity,
                 class_name=item.class_name,
                 severity=severity,
@@ -365,6 +369,19 @@ def submit_anomalies(ctx: ServiceContext, params: AnomaliesSubmit) -> AnomaliesS
         alerts_updated=updated,
         alerts_suppressed=suppressed,
     )
+
+
+def _rule_of(item: AnomalyIn) -> str:
+    """The alert's rule: rule:<name> for a rule hit, anomaly:<class> for an anomaly."""
+    return item.method if item.method.startswith("rule:") else f"anomaly:{item.class_name}"
+
+
+def _severity(item: AnomalyIn, config: DetectionConfig) -> Severity:
+    """A rule hit has its rule's severity (medium if the rule was removed since the run)."""
+    if item.method.startswith("rule:"):
+        rule = config.rule_named(item.method.removeprefix("rule:"))
+        return rule.severity if rule is not None else "medium"
+    return severity_of(item.score, item.method, config.sensitivity)
 
 
 def _rank(severity: str) -> int:

@@ -246,3 +246,88 @@ def test_settings_round_trip_and_defaults(client: TestClient, windfarm: dict[str
 def test_unknown_project(client: TestClient) -> None:
     missing = client.get(f"{API}/projects/nowhere/alerts")
     assert missing.status_code == 404
+
+
+def _readings_above(bound: float) -> set[str]:
+    """The sample readings whose value is above `bound` (the threshold rule's ground truth)."""
+    text = generate().files["readings.csv"].decode("utf-8-sig")
+    return {r["reading_id"] for r in csv.DictReader(io.StringIO(text)) if float(r["value"]) > bound}
+
+
+def test_rules_become_alerts_once(client: TestClient, windfarm: dict[str, Any]) -> None:
+    text = generate().files["readings.csv"].decode("utf-8-sig")
+    values = sorted(float(r["value"]) for r in csv.DictReader(io.StringIO(text)))
+    bound = values[-25]  # the 24 largest readings cross it
+    expected = _readings_above(bound)
+    assert 0 < len(expected) <= 24
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    rules = [
+        {"kind": "threshold", "name": "hot", "class_name": "Reading", "attribute": "value",
+         "op": ">", "value": bound, "severity": "high"},
+        {"kind": "sparql", "name": "has-data", "query": "ASK { ?s ?p ?o }",
+         "severity": "critical"},
+        {"kind": "sparql", "name": "never", "query": "ASK { ?s <urn:no:such> ?o }"},
+    ]
+    saved = ok(client.put(url, json={"classes": ["Reading"], "methods": ["mad"], "rules": rules}))
+    assert [r["name"] for r in saved["rules"]] == ["hot", "has-data", "never"]
+
+    # Two detections of the same data: one alert per offending entity, seen twice.
+    for run in ("run-1", "run-2"):
+        found = found_now(windfarm, client)
+        assert {f["method"] for f in found} == {"mad", "rule:hot", "rule:has-data"}
+        submit(client, run, found)
+    hot = [a for a in alerts(client) if a["rule"] == "rule:hot"]
+    assert {unquote(a["entity"].rsplit("/", 1)[1]) for a in hot} == expected
+    assert len(hot) == len(expected)
+    assert all(a["occurrences"] == 2 and a["severity"] == "high" for a in hot)
+    assert all(a["dedup_key"] == f"rule:hot|{a['entity']}" for a in hot)
+    ask = [a for a in alerts(client) if a["rule"] == "rule:has-data"]
+    assert len(ask) == 1 and ask[0]["entity"] == f"urn:mimir:project:{PROJECT}"
+    assert ask[0]["severity"] == "critical" and ask[0]["occurrences"] == 2
+    assert not [a for a in alerts(client) if a["rule"] == "rule:never"]
+
+    # Resolved within its cooldown: the rule still holds, but no new alert.
+    one = f"{API}/projects/{PROJECT}/alerts"
+    ok(client.post(f"{one}/{ask[0]['id']}/resolve", json={}))
+    later = submit(client, "run-3", found_now(windfarm, client))
+    assert later["alerts_raised"] == 0 and later["alerts_suppressed"] == 1
+    rule_hits = ok(client.get(f"{API}/projects/{PROJECT}/anomalies",
+                              params={"run_id": "run-3", "limit": 1000}))["items"]
+    assert len([a for a in rule_hits if a["method"] == "rule:hot"]) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "words"),
+    [
+        ({"kind": "threshold", "name": "r", "class_name": "Windmill", "attribute": "value",
+          "value": 1}, "rules.0.class_name", "unknown class 'Windmill'"),
+        ({"kind": "threshold", "name": "r", "class_name": "Reading", "attribute": "colour",
+          "value": 1}, "rules.0.attribute", "no numeric attribute 'colour'"),
+        ({"kind": "sparql", "name": "r", "query": "SELECT ?entity WHERE {\n  ?entity ?p }"},
+         "rules.0.query", "line 2"),
+        ({"kind": "sparql", "name": "r", "query": "SELECT ?s WHERE { ?s ?p ?o }"},
+         "rules.0.query", "must select ?entity"),
+        ({"kind": "sparql", "name": "r", "query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"},
+         "rules.0.query", "SELECT or ASK"),
+        ({"kind": "sparql", "name": "no spaces", "query": "ASK {}"}, "rules.0.sparql.name", ""),
+        ({"kind": "astrology", "name": "r"}, "rules.0", ""),
+    ],
+)
+def test_bad_rules_are_refused_naming_the_field(
+    client: TestClient, windfarm: dict[str, Any], rule: dict[str, Any], field: str, words: str
+) -> None:
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    before = ok(client.get(url))
+    response = client.put(url, json={"rules": [rule]})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert any(field in e["field"] for e in problem["errors"]), problem
+    assert words in problem["detail"], problem
+    assert ok(client.get(url)) == before  # nothing saved
+
+
+def test_duplicate_rule_names_are_refused(client: TestClient, windfarm: dict[str, Any]) -> None:
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    twice = [{"kind": "sparql", "name": "same", "query": "ASK { ?s ?p ?o }"}] * 2
+    response = client.put(url, json={"rules": twice})
+    assert response.status_code == 422 and response.json()["field"].endswith("rules.1.name")
