@@ -72,7 +72,7 @@ def built(
 def test_demo_prints_each_step(built: str) -> None:
     steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]",
              "[what-if]")
-    for step in (*steps, "[report]", "[trigger]", "[anomalies]"):
+    for step in (*steps, "[report]", "[trigger]", "[rule]", "[anomalies]"):
         assert step in built
     assert "Where to look next" in built
 
@@ -134,9 +134,11 @@ def test_an_approved_alert_produced_a_report_and_a_notification(
     assert f"Severity {alert['severity']}" in report
     assert [h["path"] for h in hooks.received] == ["/demo-alerts"]
     assert path in hooks.received[0]["body"]["message"]
-    others = [a for a in get(platform, "/alerts", state="open", limit=1000)["items"]
-              if a["id"] != alert_id]
+    open_alerts = get(platform, "/alerts", state="open", limit=1000)["items"]
+    others = [a for a in open_alerts if a["id"] != alert_id and a["class_name"] == "Reading"]
     assert others and all(a["pending_actions"] == 1 for a in others)  # still waiting
+    rule_alerts = [a for a in open_alerts if a["rule"] == "rule:worn-sensor"]
+    assert rule_alerts and all(a["pending_actions"] == 0 for a in rule_alerts)  # no trigger
 
 
 def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
@@ -151,6 +153,7 @@ def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
         "temperature": per_kind,
         "vibration": per_kind,
     }
+    assert "SPARQL as of" in built and "(the project's creation): 0 rows" in built  # history
     hot = {row["kind"]: row for row in twin_query(platform, query, "hot-sensor")}
     assert float(hot["temperature"]["mean"]) > float(base["temperature"]["mean"])
     assert hot["vibration"] == base["vibration"]

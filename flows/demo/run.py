@@ -45,6 +45,7 @@ class DemoResult:
     sparql: list[dict[str, Any]] = field(default_factory=list)
     scenario_diff: dict[str, Any] | None = None
     scenario_sparql: list[dict[str, Any]] = field(default_factory=list)
+    sparql_as_of: list[dict[str, Any]] = field(default_factory=list)
     model_metrics: dict[str, Any] | None = None
     what_if: dict[str, Any] | None = None
     notify_url: str | None = None
@@ -209,6 +210,11 @@ def step_twin(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
     result.sparql = _rows(answer)
     for row in result.sparql:
         say(f"  SPARQL: {row['kind']}: {row['readings']} readings, mean {float(row['mean']):.2f}")
+    # History: the same question as of the project's creation, before any data had landed.
+    created = api.call("GET", f"/projects/{PROJECT}").json()["created_at"]
+    past = api.call("POST", f"{base}/{TWIN}/query", json={"query": query, "as_of": created})
+    result.sparql_as_of = _rows(past.json())
+    say(f"  SPARQL as of {created} (the project's creation): {len(result.sparql_as_of)} rows")
     # A what-if: one temperature sensor's first reading runs hot; only a delta row is stored.
     scenarios = f"{base}/{TWIN}/scenarios"
     if api.call("GET", f"{scenarios}/{SCENARIO}", ok=(200, 404)).status_code == 200:
@@ -400,6 +406,19 @@ def step_trigger(api: Api, result: DemoResult, say: Callable[[str], None]) -> No
         say(f"trigger '{TRIGGER}' exists; reusing it")
 
 
+WORN_RULE = {"kind": "threshold", "name": "worn-sensor", "class_name": "Sensor",
+             "attribute": "wear", "op": ">=", "value": 0.97, "severity": "medium"}
+
+
+def step_rule(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """A rule beside the statistics: a sensor worn past 0.97 is an alert of its own."""
+    path = f"/projects/{PROJECT}/anomalies/settings"
+    settings = api.call("GET", path).json()
+    rules = [r for r in settings.get("rules") or [] if r.get("name") != WORN_RULE["name"]]
+    api.call("PUT", path, json={**settings, "rules": [*rules, WORN_RULE]})  # the rest as is
+    say("rule 'worn-sensor': every sensor with wear >= 0.97 raises one alert (severity medium)")
+
+
 def _pending_alert(api: Api) -> dict[str, Any] | None:
     """The most severe open alert holding an action for approval, if any."""
     page = api.call("GET", f"/projects/{PROJECT}/alerts",
@@ -448,6 +467,7 @@ STEPS: list[tuple[str, Callable[..., None]]] = [
     ("what-if", step_what_if),
     ("report", step_report),
     ("trigger", step_trigger),
+    ("rule", step_rule),
     ("anomalies", step_anomalies),
 ]
 
