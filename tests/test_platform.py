@@ -3,6 +3,8 @@ run that goes API → Prefect server → process worker → back."""
 
 from __future__ import annotations
 
+import time
+
 import anyio
 import httpx2
 import pytest
@@ -48,10 +50,19 @@ def test_selfcheck_runs_on_the_worker_and_shows_in_prefect(platform: Platform) -
     deployment = http.get(f"{prefect_api}/deployments/{run['deployment_id']}").json()
     assert deployment["name"] == "mimir"
     assert deployment["work_pool_name"] == "mimir-local"
-    tasks = http.post(
-        f"{prefect_api}/task_runs/filter",
-        json={"flow_runs": {"id": {"any_": [result["flow_run_id"]]}}},
-    ).json()
+    # Task runs reach Prefect's API through its event pipeline, which may trail the flow run's
+    # final state under load: wait for it (a minute at most) rather than read it once.
+    deadline = time.monotonic() + 60
+    tasks: list[dict] = []  # type: ignore[type-arg]
+    def settled() -> bool:
+        return bool(tasks) and all(t["state"]["type"] == "COMPLETED" for t in tasks)
+
+    while not settled() and time.monotonic() < deadline:
+        tasks = http.post(
+            f"{prefect_api}/task_runs/filter",
+            json={"flow_runs": {"id": {"any_": [result["flow_run_id"]]}}},
+        ).json()
+        time.sleep(0 if settled() else 1)
     assert [t["name"].split("-")[0:2] for t in tasks] == [["describe", "worker"]]
     assert tasks[0]["state"]["type"] == "COMPLETED"
 
