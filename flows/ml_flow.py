@@ -27,7 +27,8 @@ from prefect.logging import get_run_logger
 
 from domain.published import published
 from domain.stores import open_project_store
-from flows.runs import MAX_TAG, MIMIR_DEPLOYMENT, project_tags
+from flows.runs import MAX_TAG, MIMIR_DEPLOYMENT, project_tags, record_result
+from flows.triggers import EVENT_MODEL_DEGRADED
 from ml.errors import MLInputError
 from ml.spec import ModelSpec
 from ontology.compile import SchemaMapping
@@ -35,7 +36,6 @@ from ontology.compile import SchemaMapping
 TRAIN_FLOW_NAME = "train-model"
 INFER_FLOW_NAME = "infer"
 MONITOR_FLOW_NAME = "monitor-model"
-DEGRADED_EVENT = "mimir.model.degraded"
 MONITORED_EVENT = "mimir.model.monitored"
 DRIFT_DIR = "drift"
 GPU_JOB_VARIABLES: dict[str, Any] = {
@@ -137,12 +137,18 @@ def monitor_model(project: str, storage_url: str, model: str, version: int, cont
     resource = {"prefect.resource.id": f"mimir.model.{project}.{model}",
                 "prefect.resource.name": model, "mimir.project": project,
                 "mimir.model.version": str(version)}
-    payload = {"reasons": report["reasons"], "prediction_psi": report["prediction"]["psi"]}
-    emit_event(event=DEGRADED_EVENT if report["degraded"] else MONITORED_EVENT,
+    # what a model_drift trigger's output pipeline reads as params.trigger.payload
+    payload = {"project": project, "model": model, "version": version,
+               "degraded": report["degraded"], "reasons": report["reasons"],
+               "prediction_psi": report["prediction"]["psi"], "checked_at": report["checked_at"]}
+    emit_event(event=EVENT_MODEL_DEGRADED if report["degraded"] else MONITORED_EVENT,
                resource=resource, payload=payload)
     get_run_logger().info("model %s v%d: degraded=%s %s", model, version, report["degraded"],
                           "; ".join(report["reasons"]))
-    return {"model": model, "version": version, "degraded": report["degraded"]}
+    outcome = {"model": model, "version": version, "degraded": report["degraded"],
+               "reasons": report["reasons"]}
+    record_result(outcome, f"Model {model} v{version} monitored")  # get_project_run shows it
+    return outcome
 
 
 def drift_history(storage_url: str, model: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 Mimir has no loop of its own that watches for conditions. An automatic trigger is one Prefect
 automation: its `EventTrigger` matches the event the condition describes — `mimir.alert.raised`
 (emitted by the API when an alert is raised, with the project, class, attribute and severity as
-resource labels) or Prefect's own `prefect.flow-run.Completed` / `Failed` of a pipeline's
+resource labels), `mimir.model.degraded` (emitted by the monitor-model flow, with the model as
+resource) or Prefect's own `prefect.flow-run.Completed` / `Failed` of a pipeline's
 deployment — and its `RunDeployment` action starts the output pipeline's deployment with the
 event under the pipeline parameter `trigger` (`params.trigger` in the YAML). Prefect renders
 that parameter from the event (Jinja in its hydration format), so the run carries the alert
@@ -26,6 +27,7 @@ from prefect.events.schemas.automations import AutomationCore, EventTrigger, Pos
 from prefect.exceptions import ObjectNotFound
 
 EVENT_ALERT_RAISED = "mimir.alert.raised"
+EVENT_MODEL_DEGRADED = "mimir.model.degraded"
 SEVERITIES = ("low", "medium", "high", "critical")
 TRIGGER_PARAMETER = "trigger"
 FLOW_RUN_EVENTS = {"completed": "prefect.flow-run.Completed", "failed": "prefect.flow-run.Failed"}
@@ -62,6 +64,21 @@ class RunMatch:
 
 
 @dataclass(frozen=True)
+class DriftMatch:
+    """Which models' degradation a trigger reacts to: one model, or any of the project's."""
+
+    project: str
+    model: str | None
+
+    def resource(self) -> str:
+        """The resource id `monitor-model` gives the model (`mimir.model.<project>.<model>`)."""
+        return f"mimir.model.{self.project}.{self.model or '*'}"
+
+
+Match = AlertMatch | RunMatch | DriftMatch
+
+
+@dataclass(frozen=True)
 class AutomationSpec:
     """What one trigger's automation needs."""
 
@@ -69,11 +86,11 @@ class AutomationSpec:
     name: str
     project: str
     description: str
-    condition: AlertMatch | RunMatch
+    condition: Match
     deployment_id: str
 
 
-def _event_trigger(condition: AlertMatch | RunMatch) -> EventTrigger:
+def _event_trigger(condition: Match) -> EventTrigger:
     if isinstance(condition, AlertMatch):
         match: dict[str, str | list[str]] = {
             "prefect.resource.id": "mimir.entity.*",
@@ -87,6 +104,17 @@ def _event_trigger(condition: AlertMatch | RunMatch) -> EventTrigger:
         return EventTrigger(
             expect={EVENT_ALERT_RAISED},
             match=match,
+            for_each={"prefect.resource.id"},
+            posture=Posture.Reactive,
+            threshold=1,
+            within=timedelta(0),
+        )
+    if isinstance(condition, DriftMatch):
+        # every degraded report fires: monitoring runs are what the user schedules, so each
+        # one that finds drift is a new occurrence (a report per check, not per event burst)
+        return EventTrigger(
+            expect={EVENT_MODEL_DEGRADED},
+            match={"prefect.resource.id": condition.resource(), "mimir.project": condition.project},
             for_each={"prefect.resource.id"},
             posture=Posture.Reactive,
             threshold=1,

@@ -16,7 +16,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.events import emit_event
 from prefect.logging import get_run_logger
 
-from flows.runs import MIMIR_DEPLOYMENT, project_tags, start_deployment
+from flows.runs import MIMIR_DEPLOYMENT, project_tags, record_result, start_deployment
 from twin.binding import open_twin_view, sync_point, write_sync_point
 
 SYNC_FLOW_NAME = "sync-twin"
@@ -37,6 +37,7 @@ def sync_twin(project: str, storage_url: str, twin: str, ontologies: list[str]) 
         payload=point,
     )
     logger.info("twin %s/%s synced: %s", project, twin, point["counts"])
+    record_result(point, f"Twin {twin} synced")  # get_project_run shows the counts
     return point
 
 

@@ -159,12 +159,14 @@ def demo(
         f"  report:    {where}/api/v1/projects/{result.project}/files/content"
         f"?path={result.report_path}"
     )
+    files = f"{where}/api/v1/projects/{result.project}/files/content?path="
     if result.alert_report_path:
-        typer.echo(
-            f"  alert:     {where}/api/v1/projects/{result.project}/files/content"
-            f"?path={result.alert_report_path}"
-        )
+        typer.echo(f"  alert:     {files}{result.alert_report_path}")
+    if result.drift_report_path:
+        typer.echo(f"  drift:     {files}{result.drift_report_path}")
+    if result.export:
+        typer.echo(f"  twin RDF:  {files}{result.export['path']}")
     typer.echo(
-        "  Prefect:   the runs of 'ingest-windfarm', 'fleet-report' and 'alert-report' in the "
-        "Prefect UI"
+        "  Prefect:   the pipelines' runs and the automations of the triggers "
+        "'fleet-on-commission' and 'drift-report' in the Prefect UI"
     )

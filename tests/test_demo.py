@@ -72,7 +72,8 @@ def built(
 def test_demo_prints_each_step(built: str) -> None:
     steps = ("[project]", "[files]", "[pipelines]", "[ingest]", "[ontology]", "[twin]", "[model]",
              "[what-if]")
-    for step in (*steps, "[report]", "[trigger]", "[rule]", "[anomalies]"):
+    for step in (*steps, "[report]", "[trigger]", "[rule]", "[anomalies]", "[commission]",
+                 "[monitor]", "[export]"):
         assert step in built
     assert "Where to look next" in built
 
@@ -96,14 +97,68 @@ def test_ontology_from_the_messy_exports(platform: Platform, built: str) -> None
     assert {("Reading", "Sensor"), ("Sensor", "Turbine"), ("Turbine", "Site")} <= links
     tables = {t["name"]: t["rows"] for t in get(platform, "/tables")["items"]}
     sample = generate()
-    assert tables["turbine"] == sample.counts["turbines"]
+    # the commissioned site's turbines and sensors were written straight into the class tables
+    assert tables["turbine"] == sample.counts["turbines"] + sample.commissioned["turbines"]
+    assert tables["sensor"] == sample.counts["sensors"] + sample.commissioned["sensors"]
     assert tables["reading"] == sample.counts["readings"]
 
 
-def test_report_lists_every_turbine(platform: Platform, built: str) -> None:
+def test_a_pipeline_run_trigger_reran_the_report_for_the_new_site(
+    platform: Platform, built: str
+) -> None:
+    """'fleet-on-commission' is a Prefect automation on commission-site's Completed event; the
+    fleet report it ran lists every turbine, the new site's too, and the twin sync saw them."""
+    sample = generate()
+    everyone = sample.counts["turbines"] + sample.commissioned["turbines"]
     report = get(platform, "/files/content", path="reports/fleet.md")["text"]
-    assert report.startswith(f"# Fleet report\n{generate().counts['turbines']} turbines.")
-    assert report.count("\n- S") == generate().counts["turbines"]
+    assert report.startswith(f"# Fleet report\n{everyone} turbines.")
+    assert report.count("\n- S") == everyone and "- S5-T20 (SG 14-222, site S5)" in report
+    trigger = get(platform, "/triggers/fleet-on-commission")
+    assert trigger["approval"] == "automatic" and trigger["automation_id"]
+    [commission] = get(platform, "/pipelines/commission-site/runs")["items"]
+    fired = [r for r in get(platform, "/pipelines/fleet-report/runs")["items"]
+             if (r["parameters"].get("trigger") or {}).get("resource")
+             == f"prefect.flow-run.{commission['id']}"]
+    assert len(fired) == 1 and fired[0]["state"] == "COMPLETED"
+    assert fired[0]["parameters"]["trigger"]["event"] == "prefect.flow-run.Completed"
+    synced = next(ln for ln in built.splitlines() if "synced: rows per class" in ln)
+    assert f"'Turbine': {everyone}" in synced
+
+
+def test_model_drift_fired_its_trigger_and_the_report_names_the_reasons(
+    platform: Platform, built: str
+) -> None:
+    """Monitoring saw the new site's unseen turbine model; the `model_drift` trigger's
+    automation ran drift-report with the monitoring result as params.trigger."""
+    drift = get(platform, "/models/turbine-failure/drift")
+    assert drift["degraded"] is True
+    reasons = drift["items"][0]["reasons"]
+    assert any(r.startswith("feature model: PSI") for r in reasons)
+    report = get(platform, "/files/content", path="reports/drift-turbine-failure.md")["text"]
+    assert report.startswith("# Model turbine-failure v1 degraded")
+    assert all(f"- {r}" in report for r in reasons)
+    [run] = [r for r in get(platform, "/pipelines/drift-report/runs")["items"]
+             if r["parameters"]["trigger"]["payload"]["checked_at"]
+             == drift["items"][0]["checked_at"]]
+    assert run["parameters"]["trigger"]["event"] == "mimir.model.degraded"
+    assert run["parameters"]["trigger"]["resource"] == "mimir.model.windfarm.turbine-failure"
+    # the trigger keeps its model: deleting the model first is refused, naming the trigger
+    refused = httpx.delete(f"{platform.api}/projects/{PROJECT}/models/turbine-failure",
+                           headers=platform.headers(), timeout=60)
+    assert refused.status_code == 409 and "drift-report" in refused.json()["detail"]
+
+
+def test_the_twin_export_is_turtle_of_every_entity(platform: Platform, built: str) -> None:
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import RDF
+
+    text = get(platform, "/files/content", path="exports/windfarm.ttl")["text"]
+    graph = Graph().parse(data=text, format="turtle")
+    ontology = get(platform, "/ontologies/main")
+    turbine = next(c["iri"] for c in ontology["classes"] if c["label"] == "Turbine")
+    sample = generate()
+    turbines = set(graph.subjects(RDF.type, URIRef(turbine)))
+    assert len(turbines) == sample.counts["turbines"] + sample.commissioned["turbines"]
 
 
 def test_detection_raised_alerts_for_the_injected_anomalies(platform: Platform, built: str) -> None:
@@ -119,9 +174,8 @@ def test_an_approved_alert_produced_a_report_and_a_notification(
 ) -> None:
     """The trigger held the alert's report for approval; the demo approved the strongest
     alert, and the output pipeline wrote the report and called the webhook — once."""
-    [trigger] = get(platform, "/triggers")["items"]
-    assert (trigger["name"], trigger["approval"], trigger["pipeline"]) == (
-        "alert-report", "manual", "alert-report")
+    trigger = get(platform, "/triggers/alert-report")
+    assert (trigger["approval"], trigger["pipeline"]) == ("manual", "alert-report")
     line = next(ln for ln in built.splitlines() if ln.startswith("alert report written to"))
     path = line.split()[4]
     alert_id = path.removeprefix("reports/alert-").removesuffix(".md")
@@ -208,7 +262,9 @@ def test_the_demo_operation_runs_it_as_a_flow(platform: Platform, built: str) ->
     assert run["state"] == "COMPLETED", run
     assert run["result"]["steps"][0] == "project" and "anomalies" in run["result"]["steps"]
     assert run["result"]["report_path"] == "reports/fleet.md"
+    assert run["result"]["export"]["path"] == "exports/windfarm.ttl"
     assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1  # idempotent
+    assert len(get(platform, "/pipelines/commission-site/runs")["items"]) == 1
 
 
 def test_remove_deletes_everything(platform: Platform, built: str, tmp_path: Path) -> None:

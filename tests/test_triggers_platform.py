@@ -468,8 +468,23 @@ def test_manual_approval_holds_the_run_until_approved(world: World) -> None:
             "approval",
             "automatic only",
         ),
+        (
+            {"condition": {"kind": "model_drift", "model": "no-such-model"},
+             "pipeline": "alert-report"},
+            422,
+            "condition.model",
+            "has no model 'no-such-model'",
+        ),
+        (
+            {"condition": {"kind": "model_drift"}, "pipeline": "alert-report",
+             "approval": "manual"},
+            422,
+            "approval",
+            "model_drift conditions are automatic only",
+        ),
     ],
-    ids=["missing-pipeline", "not-output", "unknown-class", "bad-kind", "self-cycle", "manual-run"],
+    ids=["missing-pipeline", "not-output", "unknown-class", "bad-kind", "self-cycle", "manual-run",
+         "unknown-model", "manual-drift"],
 )
 def test_bad_triggers_are_refused_naming_the_field(
     world: World, body: dict[str, Any], status: int, field: str, words: str

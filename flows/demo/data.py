@@ -16,6 +16,10 @@ exports are, so the demo exercises extraction on what users actually have:
   peer-group view — temperature against temperature — finds them), and a few sensors that
   drift: their later readings step away from their own history while staying inside the
   kind's usual range (only the sensor's own time series shows it).
+* ``new-site/*.json`` — a site commissioned later, already in the ontology's terms (a
+  processing pipeline writes it straight into the class tables): twenty turbines of a model
+  the failure model never saw, with new sensors and no failure label yet. Monitoring then
+  finds the model's inputs drifted, which is what the demo's drift trigger reacts to.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ KINDS = {"temperature": (45.0, 4.0, 0.6), "vibration": (2.0, 0.3, 0.05)}
 DRIFT_STEP = 9.0
 DRIFTING_SENSORS = 4
 START = datetime(2026, 11, 1, tzinfo=UTC)
+NEW_SITE = {"site_id": "S5", "name": "Celtic Sea 5", "region": "Celtic Sea",
+            "operator": OPERATORS[1]["name"]}
+NEW_MODEL = ("SG 14-222", 14000, 150)
+NEW_TURBINES = 20
 
 
 @dataclass
@@ -51,6 +59,7 @@ class SampleData:
     anomalous_readings: set[str] = field(default_factory=set)
     drifted_readings: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    commissioned: dict[str, int] = field(default_factory=dict)
 
 
 def _csv(header: list[str], rows: list[list[object]], *, bom: bool = False) -> bytes:
@@ -156,4 +165,26 @@ def generate(
         "sensors": len(sensor_rows),
         "readings": len(reading_rows),
     }
+    _add_new_site(data, rng)
     return data
+
+
+def _add_new_site(data: SampleData, rng: random.Random) -> None:
+    """The later site's records, keyed and named as the accepted ontology has them."""
+    model, power, hub = NEW_MODEL
+    turbines, sensors = [], []
+    for t in range(1, NEW_TURBINES + 1):
+        turbine_id = f"{NEW_SITE['site_id']}-T{t:02d}"
+        turbines.append({"turbine_id": turbine_id, "site": NEW_SITE["site_id"], "model": model,
+                         "rated_power": power, "hub_height": hub,
+                         "commissioned": (START + timedelta(days=t)).strftime("%Y-%m-%d"),
+                         "failed": None})
+        for k in range(4):
+            kind = "temperature" if k % 2 == 0 else "vibration"
+            sensors.append({"sensor_id": f"{turbine_id}-{kind[:4].upper()}{k // 2 + 1}",
+                            "turbine_id": turbine_id, "kind": kind,
+                            "wear": round(rng.random() * 0.08, 3)})
+    data.files["new-site/sites.json"] = json.dumps([NEW_SITE], indent=2).encode()
+    data.files["new-site/turbines.json"] = json.dumps(turbines, indent=2).encode()
+    data.files["new-site/sensors.json"] = json.dumps(sensors, indent=2).encode()
+    data.commissioned = {"sites": 1, "turbines": len(turbines), "sensors": len(sensors)}

@@ -20,8 +20,9 @@ DEMO_FLOW_NAME = "sample-project"
 
 
 @flow(name=DEMO_FLOW_NAME, persist_result=False, validate_parameters=True)
-def build_sample_project() -> dict[str, Any]:
-    """Build (or refresh) the sample project through the platform's REST API."""
+def build_sample_project(notify_url: str | None = None) -> dict[str, Any]:
+    """Build (or refresh) the sample project through the platform's REST API; `notify_url`
+    is the webhook the approved alert's report is announced to (none: no notice)."""
     settings = runtime_settings()
     if not settings.api_url:
         raise DemoFailed(
@@ -30,7 +31,7 @@ def build_sample_project() -> dict[str, Any]:
         )
     token = settings.api_token.get_secret_value() if settings.api_token else None
     logger = get_run_logger()
-    result = asdict(run_demo(settings.api_url, token, say=logger.info))
+    result = asdict(run_demo(settings.api_url, token, say=logger.info, notify_url=notify_url))
     summary = {
         "project": result["project"],
         "steps": result["steps"],
@@ -38,13 +39,18 @@ def build_sample_project() -> dict[str, Any]:
         "report_path": result["report_path"],
         "model_metrics": result["model_metrics"],
         "open_alerts": result["open_alerts"],
+        "alert_report_path": result["alert_report_path"],
+        "drift_report_path": result["drift_report_path"],
+        "export": result["export"],
     }
     record_result(summary, f"Sample project {PROJECT}")
     return summary
 
 
-def start_demo(via: str) -> Any:
+def start_demo(via: str, notify_url: str | None = None) -> Any:
     """Create a run of the `sample-project/mimir` deployment and return at once."""
     return start_deployment(
-        f"{DEMO_FLOW_NAME}/mimir", {}, [*project_tags(PROJECT, "demo", via), "mimir-demo"]
+        f"{DEMO_FLOW_NAME}/mimir",
+        {"notify_url": notify_url},
+        [*project_tags(PROJECT, "demo", via), "mimir-demo"],
     )

@@ -29,12 +29,32 @@ steps:
     with: {path: sources/readings.csv, source: readings}
 """
 
+COMMISSION = """\
+# A site commissioned later, already in the ontology's terms: written straight into the
+# class tables (upsert by key, so running it again changes nothing). The trigger
+# 'fleet-on-commission' re-runs the fleet report when this pipeline completes.
+name: commission-site
+type: processing
+steps:
+  - name: site
+    action: storage.load
+    with: {path: sources/new-site/sites.json, format: json, class: Site}
+  - name: turbines
+    action: storage.load
+    with: {path: sources/new-site/turbines.json, format: json, class: Turbine}
+  - name: sensors
+    action: storage.load
+    with: {path: sources/new-site/sensors.json, format: json, class: Sensor}
+"""
+
 REPORT = """\
-# A Markdown report of the fleet, written into the project's storage object.
+# A Markdown report of the fleet, written into the project's storage object. Run by hand,
+# and by the trigger 'fleet-on-commission' (then params.trigger says which run fired it).
 name: fleet-report
 type: output
 parameters:
   title: {type: string, default: "Fleet report"}
+  trigger: {type: object, default: {}}
 steps:
   - name: turbines
     action: storage.read
@@ -78,6 +98,29 @@ steps:
         {% endfor %}
 """
 
+DRIFT_REPORT = """\
+# Run by the trigger 'drift-report' when monitoring finds the failure model degraded: the
+# monitoring result arrives as params.trigger.payload (model, version, reasons).
+name: drift-report
+type: output
+parameters:
+  trigger: {type: object, default: {}}
+steps:
+  - name: report
+    action: report.render
+    with:
+      path: "reports/drift-{{ params.trigger.payload.model }}.md"
+      format: markdown
+      data: "{{ params.trigger.payload }}"
+      template: |
+        # Model {{ data.model }} v{{ data.version }} degraded
+        Checked at {{ data.checked_at }}; prediction PSI {{ data.prediction_psi }}.
+
+        {% for r in data.reasons %}- {{ r }}
+        {% endfor %}
+        Retrain it (train_model) once the new site's turbines have labels.
+"""
+
 NOTIFY_STEP = """\
   - name: tell
     action: notify
@@ -87,7 +130,8 @@ NOTIFY_STEP = """\
       webhook: {url}
 """
 
-PIPELINES = {"ingest-windfarm": INGEST, "fleet-report": REPORT}
+PIPELINES = {"ingest-windfarm": INGEST, "fleet-report": REPORT,
+             "commission-site": COMMISSION, "drift-report": DRIFT_REPORT}
 
 
 def pipelines(notify_url: str | None = None) -> dict[str, str]:

@@ -23,6 +23,9 @@ TWIN = "windfarm"
 SCENARIO = "hot-sensor"
 WHAT_IF = "worn-sensors"
 TRIGGER = "alert-report"
+ON_COMMISSION = "fleet-on-commission"
+DRIFT_TRIGGER = "drift-report"
+EXPORT_PATH = "exports/windfarm.ttl"
 WORN = 0.95
 MODEL = "turbine-failure"
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -52,6 +55,12 @@ class DemoResult:
     alert_report_path: str | None = None
     approved_alert: str | None = None
     open_alerts: int | None = None
+    commission_run: str | None = None
+    triggered_report_run: str | None = None
+    sync_counts: dict[str, int] | None = None
+    drift: dict[str, Any] | None = None
+    drift_report_path: str | None = None
+    export: dict[str, Any] | None = None
 
 
 class Api:
@@ -456,6 +465,103 @@ def step_anomalies(api: Api, result: DemoResult, say: Callable[[str], None]) -> 
     say(f"alert report written to {result.alert_report_path}{sent}")
 
 
+def _runs(api: Api, pipeline: str) -> list[dict[str, Any]]:
+    return list(api.call("GET", f"/projects/{PROJECT}/pipelines/{pipeline}/runs").json()["items"])
+
+
+def _wait_triggered(api: Api, pipeline: str, fired: Callable[[dict[str, Any]], bool],
+                    timeout: float = 300) -> dict[str, Any]:
+    """Wait for a run of `pipeline` that a trigger's automation started (`fired` picks it by
+    its params.trigger) and for that run to complete."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [r for r in _runs(api, pipeline)
+                 if fired((r.get("parameters") or {}).get("trigger") or {})]
+        if found:
+            return _wait_run(api, pipeline, found[0]["id"], max(deadline - time.monotonic(), 1))
+        time.sleep(1)
+    raise DemoFailed(f"no triggered run of {pipeline} appeared within {timeout:.0f} s")
+
+
+def _automatic_trigger(api: Api, name: str, body: dict[str, Any],
+                       say: Callable[[str], None]) -> None:
+    base = f"/projects/{PROJECT}/triggers"
+    if api.call("GET", f"{base}/{name}", ok=(200, 404)).status_code == 200:
+        say(f"trigger '{name}' exists; reusing it")
+        return
+    created = api.call("POST", base, json={"name": name, "approval": "automatic", **body})
+    say(f"trigger '{name}': Prefect automation {created.json()['automation_id']} runs "
+        f"'{body['pipeline']}' when {body['condition']['kind'].replace('_', ' ')} fires")
+
+
+def step_commission(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """A new site comes online: a pipeline-run trigger re-runs the fleet report after the
+    commissioning pipeline completes; then the twin is synced to record the new counts."""
+    _automatic_trigger(api, ON_COMMISSION, {
+        "pipeline": "fleet-report",
+        "description": "Re-run the fleet report whenever a site is commissioned.",
+        "condition": {"kind": "pipeline_run", "pipeline": "commission-site",
+                      "outcome": "completed"},
+    }, say)
+    done = [r for r in _runs(api, "commission-site") if r["state"] == "COMPLETED"]
+    if done:
+        result.commission_run = done[0]["id"]
+        say(f"site S5 already commissioned (run {done[0]['id']})")
+    else:
+        started = api.call("POST", f"/projects/{PROJECT}/pipelines/commission-site/runs",
+                           json={})
+        result.commission_run = started.json()["flow_run_id"]
+        say(f"commissioning site S5 (20 turbines of a new model): run {result.commission_run}")
+        _wait_run(api, "commission-site", result.commission_run)
+    source = f"prefect.flow-run.{result.commission_run}"
+    report = _wait_triggered(api, "fleet-report", lambda t: t.get("resource") == source)
+    result.triggered_report_run = report["id"]
+    say(f"'{ON_COMMISSION}' ran fleet-report (run {report['id']}): {result.report_path} now "
+        "lists the new turbines")
+    synced = api.call("POST", f"/projects/{PROJECT}/twins/{TWIN}/syncs", json={}).json()
+    run = _wait_project_run(api, synced["flow_run_id"])
+    result.sync_counts = (run.get("result") or {}).get("counts")
+    say(f"twin '{TWIN}' synced: rows per class {result.sync_counts} (event mimir.twin.synced)")
+
+
+def step_monitor(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """Monitor the failure model: the new site's turbines drift its inputs, the model is
+    degraded, and the `model_drift` trigger's automation writes a drift report."""
+    _automatic_trigger(api, DRIFT_TRIGGER, {
+        "pipeline": "drift-report",
+        "description": "Write a drift report when monitoring finds the failure model degraded.",
+        "condition": {"kind": "model_drift", "model": MODEL},
+    }, say)
+    before = {r["id"] for r in _runs(api, "drift-report")}
+    started = api.call("POST", f"/projects/{PROJECT}/models/{MODEL}/monitoring", json={},
+                       ok=(200, 201, 202))
+    _wait_project_run(api, started.json()["flow_run_id"])
+    history = api.call("GET", f"/projects/{PROJECT}/models/{MODEL}/drift").json()
+    newest = history["items"][0]
+    result.drift = {"degraded": history["degraded"], "reasons": newest["reasons"]}
+    say(f"monitoring '{MODEL}': degraded={history['degraded']}; "
+        + "; ".join(newest["reasons"][:3]))
+    if not history["degraded"]:
+        return
+    checked = newest["checked_at"]
+    run = _wait_triggered(api, "drift-report", lambda t: t.get("payload", {}).get(
+        "checked_at") == checked and t.get("name") == DRIFT_TRIGGER)
+    if run["id"] in before:
+        raise DemoFailed("the drift report run predates this monitoring")
+    result.drift_report_path = f"reports/drift-{MODEL}.md"
+    say(f"'{DRIFT_TRIGGER}' ran drift-report (run {run['id']}): {result.drift_report_path}")
+
+
+def step_export(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """Export the twin as Turtle (streamed) into the project's files."""
+    exported = api.call("GET", f"/projects/{PROJECT}/twins/{TWIN}/export",
+                        params={"format": "turtle"})
+    api.call("POST", f"/projects/{PROJECT}/files", json={
+        "path": EXPORT_PATH, "base64": base64.b64encode(exported.content).decode()})
+    result.export = {"path": EXPORT_PATH, "bytes": len(exported.content)}
+    say(f"twin exported as Turtle ({len(exported.content):,} bytes) to {EXPORT_PATH}")
+
+
 STEPS: list[tuple[str, Callable[..., None]]] = [
     ("project", step_project),
     ("files", step_files),
@@ -469,6 +575,9 @@ STEPS: list[tuple[str, Callable[..., None]]] = [
     ("trigger", step_trigger),
     ("rule", step_rule),
     ("anomalies", step_anomalies),
+    ("commission", step_commission),
+    ("monitor", step_monitor),
+    ("export", step_export),
 ]
 
 

@@ -30,6 +30,12 @@ PipelineName = Annotated[
         examples=["fetch-orders"],
     ),
 ]
+ModelName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$"),
+    Field(description="Model name within the project (2-63 of a-z, 0-9, '-').",
+          examples=["turbine-failure"]),
+]
 
 
 class StrictInput(BaseModel):

@@ -14,19 +14,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session, func, select
 
 from mimir_api.core.errors import Conflict, InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import MLModel, MLModelVersion, Project, as_utc, utcnow
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.inputs import StrictInput
+from mimir_api.services.inputs import ModelName, StrictInput
 from mimir_api.services.project_access import detached_project, project_row, project_store
 from mimir_api.services.projects import ProjectName
 from mimir_api.services.registry import operation
+from mimir_api.services.triggers import triggers_watching_model
 from ml.errors import ArtifactError, MLInputError
 from ml.features import FeaturePlan, plan_features
 from ml.spec import ModelSpec
@@ -37,12 +38,6 @@ ONE = BASE + "/{name}"
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 MAX_ENTITIES = 10_000
 
-ModelName = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$"),
-    Field(description="Model name within the project (2-63 of a-z, 0-9, '-').",
-          examples=["turbine-failure"]),
-]
 
 
 class ModelRef(StrictInput):
@@ -538,6 +533,13 @@ def delete_model(ctx: ServiceContext, params: ModelRef) -> ModelDeleted:
     with ctx.session() as session:
         project = project_row(session, params.project)
         model = _model_row(session, project, params.name)
+        watching = triggers_watching_model(session, project.id, model.name)
+        if watching:
+            raise Conflict(
+                f"model '{model.name}' is watched by trigger(s) {', '.join(watching)}; delete "
+                "them first (delete_trigger)",
+                field="name",
+            )
         count = len(_versions(session, model))
         with unavailable_on_failure("could not remove the model's artifacts"):
             delete_artifacts(project.storage_url, model.name)

@@ -31,6 +31,8 @@ from flows.triggers import (
     TRIGGER_PARAMETER,
     AlertMatch,
     AutomationSpec,
+    DriftMatch,
+    Match,
     RunMatch,
     create_trigger_automation,
     delete_trigger_automation,
@@ -41,6 +43,7 @@ from mimir_api.core.security import Scope
 from mimir_api.db.models import (
     AlertActionRecord,
     AlertRecord,
+    MLModel,
     Pipeline,
     PipelineVersion,
     Project,
@@ -49,7 +52,7 @@ from mimir_api.db.models import (
     utcnow,
 )
 from mimir_api.services.context import ServiceContext
-from mimir_api.services.inputs import PipelineName, ProjectName, StrictInput
+from mimir_api.services.inputs import ModelName, PipelineName, ProjectName, StrictInput
 from mimir_api.services.project_access import project_row
 from mimir_api.services.registry import operation
 from ml.anomaly_data import numeric_attribute_names
@@ -87,7 +90,20 @@ class PipelineRunCondition(BaseModel):
     )
 
 
-Condition = Annotated[AlertRaisedCondition | PipelineRunCondition, Field(discriminator="kind")]
+class ModelDriftCondition(BaseModel):
+    """A model monitoring run (monitor_model) found the model degraded: drifted inputs or
+    predictions, or a metric drop on labelled rows."""
+
+    kind: Literal["model_drift"] = Field(description="Condition kind.")
+    model: ModelName | None = Field(
+        default=None, description="The model watched; none: every model of the project."
+    )
+
+
+Condition = Annotated[
+    AlertRaisedCondition | PipelineRunCondition | ModelDriftCondition,
+    Field(discriminator="kind"),
+]
 
 
 class TriggerCreate(StrictInput):
@@ -214,6 +230,24 @@ def _check_alert_condition(project: Project, condition: AlertRaisedCondition) ->
             )
 
 
+def _check_model(session: Session, project: Project, model: str | None) -> None:
+    """A watched model must exist (a trigger on any model is fine with none yet)."""
+    if model is None:
+        return
+    if session.exec(
+        select(MLModel).where(MLModel.project_id == project.id, MLModel.name == model)
+    ).first() is None:
+        known = session.exec(
+            select(MLModel.name).where(MLModel.project_id == project.id).order_by(
+                col(MLModel.name))
+        ).all()
+        raise InvalidInput(
+            f"project '{project.name}' has no model {model!r}; models: "
+            f"{', '.join(known) or '(none yet: train_model first)'}",
+            field="condition.model",
+        )
+
+
 def _check_no_cycle(session: Session, project: Project, source: str, target: str) -> None:
     """Refuse an edge source → target when target's runs already lead back to source."""
     edges: dict[str, set[str]] = {}
@@ -252,7 +286,7 @@ def create_trigger(ctx: ServiceContext, params: TriggerCreate) -> TriggerPublic:
         target = _pipeline(session, project, params.pipeline, "pipeline")
         _check_output(session, target)
         condition = params.condition
-        match: AlertMatch | RunMatch
+        match: Match
         if isinstance(condition, AlertRaisedCondition):
             _check_alert_condition(project, condition)
             match = AlertMatch(
@@ -261,13 +295,16 @@ def create_trigger(ctx: ServiceContext, params: TriggerCreate) -> TriggerPublic:
                 attribute=condition.attribute,
                 min_severity=condition.min_severity,
             )
+        elif params.approval == "manual":
+            raise InvalidInput(
+                "manual approval needs an alert to approve; "
+                f"{condition.kind} conditions are automatic only",
+                field="approval",
+            )
+        elif isinstance(condition, ModelDriftCondition):
+            _check_model(session, project, condition.model)
+            match = DriftMatch(project=params.project, model=condition.model)
         else:
-            if params.approval == "manual":
-                raise InvalidInput(
-                    "manual approval needs an alert to approve; pipeline_run conditions are "
-                    "automatic only",
-                    field="approval",
-                )
             source = _pipeline(session, project, condition.pipeline, "condition.pipeline")
             _check_no_cycle(session, project, source.name, target.name)
             match = RunMatch(deployment_id=str(source.deployment_id), outcome=condition.outcome)
@@ -573,6 +610,16 @@ def triggers_naming(session: Session, project_id: str, pipeline: str) -> list[st
         row.name
         for row in rows
         if row.pipeline == pipeline or row.condition.get("pipeline") == pipeline
+    )
+
+
+def triggers_watching_model(session: Session, project_id: str, model: str) -> list[str]:
+    """Names of the project's triggers that watch `model` for drift by name."""
+    rows = session.exec(select(TriggerRecord).where(TriggerRecord.project_id == project_id))
+    return sorted(
+        row.name
+        for row in rows
+        if row.condition.get("kind") == "model_drift" and row.condition.get("model") == model
     )
 
 
