@@ -6,6 +6,8 @@
   in (other entities that reference it);
 * `search_entities`: a text match on the string attributes of every class (``LIKE``,
   case-sensitive, as storage compares strings).
+* `entity_class`: the most specific class of an entity IRI (what a SPARQL rule's hit is
+  about, so triggers can filter its alerts by class).
 
 All three follow the view: as of its instant (``as_of``), and on a what-if scenario with
 the scenario's edits applied (`twin.browse_scenario` corrects the storage reads).
@@ -202,6 +204,31 @@ def get_entity(view: TwinView, iri: str) -> Entity:
     entity.outgoing.sort(key=lambda r: (r["property"], r["entity"]))
     entity.incoming.sort(key=lambda r: (r["property"], r["entity"]))
     return entity
+
+
+def entity_class(view: TwinView, iri: str) -> str | None:
+    """The name of the entity's most specific class, or None when `iri` is not one of the
+    twin's entity IRIs.
+
+    Why a lookup and not just the IRI: the IRI names the hierarchy's root (a ``Person`` row
+    and an ``Employee`` row share ``…/Person/7``), so the class comes from which tables of
+    that hierarchy hold the key (their ``rdf:type`` triples). The deepest such class wins
+    (ties by name); an IRI of the hierarchy that no table holds is of its root class. Call
+    it on a `TwinView.for_one_query` view to look many entities up with one read per table.
+    """
+    term = URIRef(iri)
+    ref = parse_entity(view.mappings, term)
+    if ref is None:
+        return None
+    family = [cm for cm in ref.mapping.classes if cm.root == ref.root.class_iri]
+    if len(family) == 1:
+        return ref.root.name
+    held = {str(o) for _, _, o in view.triples(term, RDF_NS.type, None)}
+    found = [cm for cm in family if cm.class_iri in held]
+    if not found:
+        return ref.root.name
+    above = {a.class_iri for cm in found for a in ref.mapping.lineage(cm.class_iri)[1:]}
+    return sorted(cm.name for cm in found if cm.class_iri not in above)[0]
 
 
 def search_entities(view: TwinView, text: str, class_ref: str | None = None,

@@ -15,9 +15,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from prefect.client.orchestration import get_client
 from prefect.events import emit_event
@@ -39,7 +40,7 @@ from flows.anomaly_flow import (
     detection_classes,
     start_detection,
 )
-from flows.rules import RuleInvalid, check_rules
+from flows.rules import ModelFacts, RuleInvalid, check_rules
 from flows.triggers import EVENT_ALERT_RAISED
 from mimir_api.core.errors import InvalidInput, NotFound, unavailable_on_failure
 from mimir_api.core.security import Scope
@@ -48,6 +49,8 @@ from mimir_api.db.models import (
     AlertRecord,
     AnomalyRecord,
     AnomalySettingsRecord,
+    MLModel,
+    MLModelVersion,
     Project,
     as_utc,
     utcnow,
@@ -65,6 +68,8 @@ TAGS = ("anomalies",)
 BASE = "/projects/{project}"
 MAX_SUBMITTED = 50_000
 RULE_METHOD = r"^rule:[A-Za-z0-9][A-Za-z0-9_.-]{0,26}$"
+METHOD_FILTER = "^(" + "|".join(re.escape(m) for m in get_args(Method)) + \
+    "|rule:[A-Za-z0-9][A-Za-z0-9_.-]{0,26})$"  # a statistical method or one rule's hits
 AlertState = Literal["open", "acknowledged", "resolved"]
 Severity = Literal["low", "medium", "high", "critical"]
 
@@ -87,15 +92,39 @@ def _stored_settings(session: Session, project: Project) -> DetectionConfig:
     return DetectionConfig.model_validate(row.settings if row else {})
 
 
-def _check_settings(storage_url: str, config: DetectionConfig) -> None:
-    """Refuse classes, attributes and groupings the accepted ontologies do not have."""
+def _model_facts(session: Session, project: Project) -> dict[str, ModelFacts]:
+    """The project's models as rules on their predictions are checked against: the task from
+    the spec, or (task auto) from the newest trained version's card, with its labels."""
+    facts = {}
+    for model in session.exec(select(MLModel).where(MLModel.project_id == project.id)).all():
+        card = session.exec(
+            select(MLModelVersion.card)
+            .where(MLModelVersion.model_id == model.id, col(MLModelVersion.card).is_not(None))
+            .order_by(col(MLModelVersion.version).desc())
+        ).first() or {}
+        task = model.spec.get("task")
+        task = task if task in ("classification", "regression") else card.get("task")
+        labels = (card.get("classes") or []) if task == "classification" else []
+        facts[model.name] = ModelFacts(
+            ontology=model.ontology,
+            entity_class=str(model.spec.get("entity_class", "")),
+            task=task if task in ("classification", "regression") else None,
+            labels=tuple(str(label) for label in labels),
+        )
+    return facts
+
+
+def _check_settings(
+    storage_url: str, config: DetectionConfig, models: dict[str, ModelFacts]
+) -> None:
+    """Refuse classes, attributes, groupings and models the project does not have."""
     entries = published(storage_url)
     try:
         detection_classes(entries, config)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="classes") from None
     try:
-        check_rules(entries, list(config.rules))
+        check_rules(entries, list(config.rules), models)
     except RuleInvalid as exc:
         raise InvalidInput(str(exc), field=exc.field) from None
     by_name = {cm.name: entry for entry in entries for cm in entry.mapping.classes}
@@ -145,7 +174,7 @@ def set_detection_settings(
     config = DetectionConfig(**params.model_dump(exclude={"project"}))
     with ctx.session() as session:
         project = project_row(session, params.project)
-        _check_settings(project.storage_url, config)
+        _check_settings(project.storage_url, config, _model_facts(session, project))
         row = session.get(AnomalySettingsRecord, project.id)
         if row is None:
             row = AnomalySettingsRecord(project_id=project.id, settings={})
@@ -412,7 +441,15 @@ class AnomalyQuery(StrictInput):
     project: ProjectName
     class_name: str | None = Field(default=None, max_length=255, description="Only this class.")
     run_id: str | None = Field(default=None, max_length=64, description="Only this run's.")
-    method: Method | None = Field(default=None, description="Only this method's.")
+    method: str | None = Field(
+        default=None,
+        pattern=METHOD_FILTER,
+        description="Only this method's: mad, series, isolation-forest, or rule:<name> (one "
+        "rule's hits).",
+    )
+    kind: Literal["rule", "statistical"] | None = Field(
+        default=None, description="Only rule hits (method rule:<name>) or only scored anomalies."
+    )
     limit: int = Field(default=100, ge=1, le=1000, description="Page size.")
     cursor: str | None = Field(
         default=None, max_length=512, description="Opaque cursor from a previous page."
@@ -451,7 +488,8 @@ class AnomalyPage(BaseModel):
 
 @operation(method="GET", path=BASE + "/anomalies", scope=Scope.READ, tags=TAGS)
 def list_anomalies(ctx: ServiceContext, params: AnomalyQuery) -> AnomalyPage:
-    """Stored anomalies (filter by class, run, method), one page at a time."""
+    """Stored anomalies and rule hits (filter by class, run, method or kind), one page at a
+    time."""
     with ctx.session() as session:
         project = project_row(session, params.project)
         query = select(AnomalyRecord).where(AnomalyRecord.project_id == project.id)
@@ -461,6 +499,10 @@ def list_anomalies(ctx: ServiceContext, params: AnomalyQuery) -> AnomalyPage:
             query = query.where(AnomalyRecord.run_id == params.run_id)
         if params.method:
             query = query.where(AnomalyRecord.method == params.method)
+        if params.kind == "rule":
+            query = query.where(col(AnomalyRecord.method).startswith("rule:"))
+        elif params.kind == "statistical":
+            query = query.where(col(AnomalyRecord.method).in_(get_args(Method)))
         if params.cursor:
             query = query.where(
                 col(AnomalyRecord.id) > _decode_cursor(params.cursor, "list_anomalies")

@@ -21,11 +21,14 @@ from fastapi.testclient import TestClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from domain.ontology_storage import apply_ontology, load_raw, plan_ontology
-from domain.published import publish
+from domain.published import publish, published
 from domain.raw_area import read_raw_sample, write_raw
 from domain.stores import open_store
 from flows.anomaly_flow import DetectionConfig, detect_project
 from flows.demo.data import generate
+from ml.artifacts import load_model
+from ml.spec import ModelSpec
+from ml.workflow import entity_frame, prediction_rows, train_version, write_predictions
 from ontology import extract, to_turtle
 from tests.utils.servers import PrefectServer
 
@@ -331,3 +334,173 @@ def test_duplicate_rule_names_are_refused(client: TestClient, windfarm: dict[str
     twice = [{"kind": "sparql", "name": "same", "query": "ASK { ?s ?p ?o }"}] * 2
     response = client.put(url, json={"rules": twice})
     assert response.status_code == 422 and response.json()["field"].endswith("rules.1.name")
+
+
+def _class_iri(project: dict[str, Any], name: str) -> str:
+    return str(published(project["storage_url"])[0].mapping.class_mapping(name).class_iri)
+
+
+def test_select_rule_hits_carry_the_entitys_class(
+    client: TestClient, windfarm: dict[str, Any]
+) -> None:
+    sensor = _class_iri(windfarm, "Sensor")
+    rules = [
+        {"kind": "sparql", "name": "worn", "query": "SELECT ?entity WHERE { ?entity a "
+         f"<{sensor}> ; <{sensor}/wear> ?w FILTER(?w > 0.9) }}"},
+        {"kind": "sparql", "name": "outside",
+         "query": "SELECT ?entity WHERE { BIND(<urn:x:elsewhere> AS ?entity) }"},
+    ]
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    ok(client.put(url, json={"classes": [], "rules": rules}))
+    submit(client, "run-1", found_now(windfarm, client))
+    worn = [a for a in alerts(client) if a["rule"] == "rule:worn"]
+    text = generate().files["sensors.csv"].decode("utf-8-sig")
+    expected = {r["sensor_id"] for r in csv.DictReader(io.StringIO(text)) if float(r["wear"]) > 0.9}
+    assert expected and {unquote(a["entity"].rsplit("/", 1)[1]) for a in worn} == expected
+    assert {a["class_name"] for a in worn} == {"Sensor"}
+    # what an alert_raised trigger filtering on class Sensor matches
+    assert {a["id"] for a in alerts(client, class_name="Sensor")} == {a["id"] for a in worn}
+    outside = [a for a in alerts(client) if a["rule"] == "rule:outside"]
+    assert [(a["entity"], a["class_name"]) for a in outside] == [("urn:x:elsewhere", "Entity")]
+
+
+def test_list_anomalies_filters_rule_hits(client: TestClient, windfarm: dict[str, Any]) -> None:
+    text = generate().files["readings.csv"].decode("utf-8-sig")
+    bound = sorted(float(r["value"]) for r in csv.DictReader(io.StringIO(text)))[-11]
+    rules = [{"kind": "threshold", "name": "hot", "class_name": "Reading", "attribute": "value",
+              "value": bound}]
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    ok(client.put(url, json={"classes": ["Reading"], "methods": ["mad"], "rules": rules}))
+    found = found_now(windfarm, client)
+    submit(client, "run-1", found)
+    url = f"{API}/projects/{PROJECT}/anomalies"
+
+    def listed(**params: Any) -> list[dict[str, Any]]:
+        return list(ok(client.get(url, params={**params, "limit": 1000}))["items"])
+
+    hot = listed(method="rule:hot")
+    assert len(hot) == len(_readings_above(bound)) == 10
+    assert {a["method"] for a in hot} == {"rule:hot"}
+    assert listed(kind="rule") == hot
+    statistical = listed(kind="statistical")
+    assert statistical and {a["method"] for a in statistical} == {"mad"}
+    assert len(statistical) + len(hot) == len(found)
+    assert listed(method="rule:cold") == []
+    for bad in ("rule:no spaces", "astrology", "rule:"):
+        response = client.get(url, params={"method": bad})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert any(e["field"].endswith("method") for e in response.json()["errors"])
+    response = client.get(url, params={"kind": "sometimes"})
+    assert response.status_code == 422
+    assert any(e["field"].endswith("kind") for e in response.json()["errors"])
+
+
+FAILURE = {"name": "turbine-failure", "spec": {"entity_class": "Turbine", "target": "failed",
+                                               "task": "classification", "algorithm": "linear"}}
+POWER = {"name": "rated-power", "spec": {"entity_class": "Turbine", "target": "rated_power",
+                                         "task": "regression", "algorithm": "linear"}}
+
+
+@pytest.fixture
+def models(client: TestClient, windfarm: dict[str, Any]) -> dict[str, Any]:
+    """The wind farm with a classifier and a regressor of turbines (created, not trained)."""
+    for body in (FAILURE, POWER):
+        ok(client.post(f"{API}/projects/{PROJECT}/models", json=body), 201)
+    return windfarm
+
+
+def _predict(project: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Train version 1 in-process (what the train-model flow runs) and store its batch
+    predictions of every turbine (what the infer flow runs)."""
+    store = open_store(project["storage_url"])
+    try:
+        mapping = published(project["storage_url"])[0].mapping
+        spec = ModelSpec.model_validate(body["spec"])
+        trained = train_version(store, mapping, spec, storage_url=project["storage_url"],
+                                model=body["name"], version=1, ontology="main")
+        model = load_model(project["storage_url"], body["name"], 1, trained.content_hash)
+        rows = prediction_rows(model, entity_frame(store, mapping, model.plan), 1)
+        write_predictions(store, body["name"], rows)
+    finally:
+        store.close()
+    return rows
+
+
+def test_threshold_rules_on_a_models_predictions(
+    client: TestClient, models: dict[str, Any]
+) -> None:
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    # before any batch prediction the rules hold nowhere
+    rules = [{"kind": "threshold", "name": "power", "class_name": "Turbine",
+              "model": "rated-power", "op": ">=", "value": 1.0}]
+    ok(client.put(url, json={"classes": [], "rules": rules}))
+    assert found_now(models, client) == []
+
+    failure = _predict(models, FAILURE)
+    power = _predict(models, POWER)
+    label = sorted(failure[0]["probabilities"])[-1]
+    chances = sorted(r["probabilities"][label] for r in failure)
+    p_bound = chances[len(chances) // 2]
+    values = sorted(r["prediction"] for r in power)
+    v_bound = values[len(values) // 2]
+    # a newer version's prediction of one entity is the one judged
+    likely = next(r for r in failure if r["probabilities"][label] > p_bound)
+    store = open_store(models["storage_url"])
+    try:
+        write_predictions(store, FAILURE["name"], [{
+            "entity": likely["entity"], "model_version": 2, "prediction": "x",
+            "probabilities": {label: 0.0}}])
+    finally:
+        store.close()
+    rules = [
+        {"kind": "threshold", "name": "failing", "class_name": "Turbine",
+         "model": "turbine-failure", "label": label, "op": ">", "value": p_bound,
+         "severity": "high"},
+        {"kind": "threshold", "name": "power", "class_name": "Turbine",
+         "model": "rated-power", "op": ">=", "value": v_bound},
+    ]
+    saved = ok(client.put(url, json={"classes": [], "rules": rules}))
+    assert saved["rules"][0]["model"] == "turbine-failure"
+    found = found_now(models, client)
+    submit(client, "run-1", found)
+
+    def ids(rule: str) -> set[str]:
+        return {unquote(a["entity"].rsplit("/", 1)[1]) for a in alerts(client)
+                if a["rule"] == f"rule:{rule}"}
+
+    want = {r["entity"] for r in failure if r["probabilities"][label] > p_bound}
+    assert likely["entity"] in want
+    assert ids("failing") == want - {likely["entity"]} and len(want) > 1
+    assert ids("power") == {r["entity"] for r in power if r["prediction"] >= v_bound}
+    assert {a["class_name"] for a in alerts(client)} == {"Turbine"}
+    hit = next(f for f in found if f["method"] == "rule:failing")
+    assert hit["attributes"] == [f"turbine-failure.probability[{label}]"]
+    assert "model turbine-failure version 1" in hit["explanation"]
+    base = published(models["storage_url"])[0].mapping.instance_base
+    assert hit["entity"] == f"{base}Turbine/{unquote(hit['entity'].rsplit('/', 1)[1])}"
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "words"),
+    [
+        ({"model": "nope"}, "rules.0.model", "unknown model 'nope'"),
+        ({"model": "turbine-failure", "class_name": "Sensor", "label": "x"},
+         "rules.0.class_name", "predicts for Turbine"),
+        ({"model": "turbine-failure"}, "rules.0.label", "is a classifier"),
+        ({"model": "rated-power", "label": "x"}, "rules.0.label", "is a regressor"),
+        ({"model": "rated-power", "attribute": "hub_height"}, "rules.0.attribute", "not both"),
+        ({}, "rules.0.attribute", "name the numeric attribute"),
+        ({"attribute": "hub_height", "label": "x"}, "rules.0.label", "goes with model"),
+    ],
+)
+def test_bad_model_rules_are_refused_naming_the_field(
+    client: TestClient, models: dict[str, Any], rule: dict[str, Any], field: str, words: str
+) -> None:
+    url = f"{API}/projects/{PROJECT}/anomalies/settings"
+    body = {"kind": "threshold", "name": "r", "class_name": "Turbine", "value": 1, **rule}
+    response = client.put(url, json={"rules": [body]})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert any(e["field"].endswith(field) for e in problem["errors"]), problem
+    assert words in problem["detail"], problem

@@ -7,7 +7,13 @@ import pytest
 from tests.twin.conftest import Loaded
 from tests.twin.corpus import SHOP_PREFIXES
 from tests.twin.oracle import expected
-from twin.browse import BrowseError, get_entity, list_entities, search_entities
+from twin.browse import (
+    BrowseError,
+    entity_class,
+    get_entity,
+    list_entities,
+    search_entities,
+)
 
 pytestmark = pytest.mark.usefixtures("twin_backend")
 
@@ -62,6 +68,18 @@ def test_get_entity_both_directions(shop: Loaded) -> None:
         get_entity(shop.view, "http://elsewhere.org/x")
     with pytest.raises(BrowseError, match="no entity"):
         get_entity(shop.view, "http://ex.org/shop/data/Customer/99999")
+
+
+def test_entity_class_is_the_most_specific_class_holding_it(shop: Loaded) -> None:
+    view = shop.view.for_one_query()
+    assert entity_class(view, "http://ex.org/shop/data/Customer/3") == "Customer"
+    # Person and Employee share the IRI; the Employee table holds this key, so it is one
+    assert entity_class(view, "http://ex.org/shop/data/Person/E%2F001") == "Employee"
+    assert entity_class(view, "http://ex.org/shop/data/Person/P-0001") == "Person"
+    # the pattern of the Person hierarchy, held by no table: its root class
+    assert entity_class(view, "http://ex.org/shop/data/Person/nobody") == "Person"
+    assert entity_class(view, "http://elsewhere.org/x") is None
+    assert entity_class(view, "http://ex.org/shop/data/Customer/abc") is None  # integer key
 
 
 def test_search_entities(shop: Loaded) -> None:
