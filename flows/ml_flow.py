@@ -107,7 +107,9 @@ def infer(project: str, storage_url: str, model: str, version: int, content_hash
     finally:
         store.close()
     get_run_logger().info("model %s v%d: %d prediction(s) written", model, version, written)
-    return {"model": model, "version": version, "rows": written}
+    outcome = {"model": model, "version": version, "rows": written}
+    record_result(outcome, f"Model {model} v{version}: batch predictions")
+    return outcome
 
 
 @flow(name=MONITOR_FLOW_NAME, persist_result=False, validate_parameters=True)

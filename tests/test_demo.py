@@ -195,6 +195,27 @@ def test_an_approved_alert_produced_a_report_and_a_notification(
     assert rule_alerts and all(a["pending_actions"] == 0 for a in rule_alerts)  # no trigger
 
 
+def test_batch_predictions_feed_the_likely_failure_rule(platform: Platform, built: str) -> None:
+    """The demo stored batch predictions; the rule 'likely-failure' raised one alert per
+    turbine whose predicted failure probability is at least 0.8 — the same turbines `predict`
+    names now, none more, none fewer."""
+    alerts = [a for a in get(platform, "/alerts", limit=1000)["items"]
+              if a["rule"] == "rule:likely-failure"]
+    assert alerts and {a["class_name"] for a in alerts} == {"Turbine"}
+    assert {a["severity"] for a in alerts} == {"high"}
+    alerted = {a["entity"].rsplit("/", 1)[1] for a in alerts}
+    original = sorted({line.split(",")[0] for line in generate().files["turbines.csv"].decode(
+        "utf-8-sig").splitlines()[1:]})
+    answer = httpx.post(f"{platform.api}/projects/{PROJECT}/models/turbine-failure/predict",
+                        json={"entities": original}, headers=platform.headers(), timeout=120)
+    assert answer.status_code == 200, answer.text
+    likely = {p["entity"] for p in answer.json()["items"]
+              if (p["probabilities"] or {}).get("True", 0) >= 0.8}
+    assert alerted == likely
+    hits = get(platform, "/anomalies", method="rule:likely-failure", limit=1000)["items"]
+    assert {h["entity"] for h in hits} == {a["entity"] for a in alerts}
+
+
 def test_twin_answers_sparql_and_the_scenario_changes_only_its_view(
     platform: Platform, built: str
 ) -> None:

@@ -296,6 +296,14 @@ def step_model(api: Api, result: DemoResult, say: Callable[[str], None]) -> None
         f"model '{MODEL}' v{model['latest']['version']}: CV balanced accuracy {cv}, "
         f"baseline {baseline}"
     )
+    # Batch predictions: a table of its own, shown in the twin beside each turbine and judged
+    # by the rule 'likely-failure' (step rule).
+    started = api.call("POST", f"{base}/{MODEL}/inferences", json={}, ok=(200, 201, 202))
+    run = _wait_project_run(api, started.json()["flow_run_id"])
+    rows = (run.get("result") or {}).get("rows")
+    say(f"batch predictions of '{MODEL}' for every turbine ({rows} rows) in table "
+        f"mimir_predictions_{MODEL.replace('-', '_')}; the twin shows each as "
+        f"<turbine>…/model/{MODEL}#prediction")
 
 
 
@@ -417,15 +425,23 @@ def step_trigger(api: Api, result: DemoResult, say: Callable[[str], None]) -> No
 
 WORN_RULE = {"kind": "threshold", "name": "worn-sensor", "class_name": "Sensor",
              "attribute": "wear", "op": ">=", "value": 0.97, "severity": "medium"}
+LIKELY_FAILURE_RULE = {"kind": "threshold", "name": "likely-failure", "class_name": "Turbine",
+                       "model": MODEL, "label": "True", "op": ">=", "value": 0.8,
+                       "severity": "high"}
+RULES = (WORN_RULE, LIKELY_FAILURE_RULE)
 
 
 def step_rule(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
-    """A rule beside the statistics: a sensor worn past 0.97 is an alert of its own."""
+    """Rules beside the statistics: a sensor worn past 0.97, and a turbine the model gives a
+    failure probability of 0.8 or more, are alerts of their own."""
     path = f"/projects/{PROJECT}/anomalies/settings"
     settings = api.call("GET", path).json()
-    rules = [r for r in settings.get("rules") or [] if r.get("name") != WORN_RULE["name"]]
-    api.call("PUT", path, json={**settings, "rules": [*rules, WORN_RULE]})  # the rest as is
+    names = {r["name"] for r in RULES}
+    rules = [r for r in settings.get("rules") or [] if r.get("name") not in names]
+    api.call("PUT", path, json={**settings, "rules": [*rules, *RULES]})  # the rest as is
     say("rule 'worn-sensor': every sensor with wear >= 0.97 raises one alert (severity medium)")
+    say(f"rule 'likely-failure': every turbine whose stored '{MODEL}' prediction gives failure "
+        "a probability >= 0.8 raises one alert (severity high)")
 
 
 def _pending_alert(api: Api) -> dict[str, Any] | None:
