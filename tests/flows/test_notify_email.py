@@ -3,8 +3,11 @@ address check webhooks pass; one target only."""
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from collections.abc import Iterator
 from email import message_from_bytes
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from aiosmtpd.controller import Controller
 from flows.actions.base import ActionContext
 from flows.actions.builtin.net_guard import AddressRefused
 from flows.actions.builtin.output import NotifyParams, notify
+from flows.actions.builtin.smtp_pinned import open_smtp
 from flows.settings import runtime_settings
 from tests.utils.servers import free_port
 
@@ -105,3 +109,60 @@ def test_one_target_only() -> None:
                 "email": {"host": "h", "sender": "a@b.c", "to": ["d@e.f"]},
             }
         )
+
+
+def test_the_connection_goes_to_the_vetted_address_not_a_fresh_lookup(
+    smtp: tuple[Inbox, int],
+) -> None:
+    """The name is never resolved again: `mail.invalid` has no DNS answer at all, yet the
+    message arrives, because the session connects to the address the outbound check vetted."""
+    inbox, port = smtp
+    with open_smtp("mail.invalid", port, ["127.0.0.1"], "none") as session:
+        session.sendmail("mimir@example.org", ["ops@example.org"], b"Subject: pinned\r\n\r\nhi")
+    (raw,) = inbox.messages
+    assert message_from_bytes(raw)["Subject"] == "pinned"
+
+
+@pytest.fixture
+def starttls_smtp(tmp_path: Path) -> Iterator[tuple[Inbox, int, Path]]:
+    """An SMTP server offering STARTTLS with a self-signed certificate for `localhost`."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context)
+    controller.start()
+    try:
+        yield inbox, port, cert
+    finally:
+        controller.stop()
+
+
+def test_starttls_checks_the_certificate(starttls_smtp: tuple[Inbox, int, Path]) -> None:
+    """smtplib's own STARTTLS accepts any certificate; Mimir's verifies it, so a server
+    with a certificate nobody signed is refused before anything is sent."""
+    inbox, port, _ = starttls_smtp
+    with pytest.raises(ssl.SSLCertVerificationError):
+        open_smtp("localhost", port, ["127.0.0.1"], "starttls")
+    assert inbox.messages == []
+
+
+def test_starttls_checks_the_name_over_the_pinned_address(
+    starttls_smtp: tuple[Inbox, int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the certificate trusted, the session over 127.0.0.1 succeeds for the name the
+    certificate carries and fails for any other: TLS judges the name, not the address."""
+    inbox, port, cert = starttls_smtp
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # OpenSSL's default trust store, this test only
+    with open_smtp("localhost", port, ["127.0.0.1"], "starttls") as session:
+        session.sendmail("mimir@example.org", ["ops@example.org"], b"Subject: tls\r\n\r\nhi")
+    assert len(inbox.messages) == 1
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"mismatch|not valid"):
+        open_smtp("mail.example.org", port, ["127.0.0.1"], "starttls")
+    assert len(inbox.messages) == 1

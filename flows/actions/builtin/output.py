@@ -25,6 +25,7 @@ from flows.actions.builtin.net_guard import (
     parse_allow_list,
     vet_addresses,
 )
+from flows.actions.builtin.smtp_pinned import open_smtp
 from flows.settings import runtime_settings
 
 NOTIFY_MAX_RESPONSE_BYTES = 64 * 1024
@@ -125,21 +126,20 @@ class NotifyParams(StrictParams):
 
 def _send_email(target: EmailTarget, title: str, message: str, ctx: ActionContext) -> None:
     """Send through SMTP after the same address check webhooks pass (internal SMTP servers
-    only when the operator allows them); the password is never logged or returned."""
+    only when the operator allows them), connected to the address that check vetted; the
+    password is never logged or returned."""
     try:
         allow = parse_allow_list(runtime_settings().http_allowed_hosts)
     except InvalidAllowList as exc:
         raise PermanentError(f"MIMIR_HTTP_ALLOWED_HOSTS: {exc}") from None
-    vet_addresses(target.host, target.port, allow)  # TLS checks the name, so connect by name
+    addresses = vet_addresses(target.host, target.port, allow)
     password = ctx.secret(target.password_secret) if target.password_secret else None
     mail = EmailMessage()
     mail["Subject"], mail["From"], mail["To"] = title, target.sender, ", ".join(target.to)
     mail.set_content(message)
-    smtp_class = smtplib.SMTP_SSL if target.security == "ssl" else smtplib.SMTP
     try:
-        with smtp_class(target.host, target.port, timeout=30) as smtp:
-            if target.security == "starttls":
-                smtp.starttls()
+        # connected to the vetted address (no second lookup); TLS verifies the host name
+        with open_smtp(target.host, target.port, addresses, target.security) as smtp:
             if target.username:
                 smtp.login(target.username, password or "")
             smtp.send_message(mail)
