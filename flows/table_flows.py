@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import FlowRun
 
 from domain.exports import export_table
@@ -31,32 +31,44 @@ EXPORT_FLOW_NAME = "export-table"
 
 
 class PublishedVersionMissing(RuntimeError):
-    """The accepted version this load was started for is no longer the published one."""
+    """The ontology this load was started for is no longer published (deleted), or an older
+    version than the one the load was started for is."""
 
 
 @flow(name=LOAD_FLOW_NAME, persist_result=False, validate_parameters=True)
 def load_ontology_tables(
     project: str, storage_url: str, ontology: str, version: int, tables: list[str]
 ) -> dict[str, Any]:
-    """Load the raw area into the tables an accepted ontology version created or rebuilt."""
+    """Load the raw area into the tables an accepted ontology version created or rebuilt.
+
+    A person may accept a newer version (an edit right after the extraction) while this run
+    waits or loads. The newer accept starts a load only for the tables *it* creates or
+    rebuilds, so this run still owes the others their rows: it loads them through the newest
+    published mapping (the schema they have now), skipping tables that version dropped. The
+    load upserts, so a table both runs load ends up the same."""
     entries = published(storage_url, ontology)
     entry = entries[0] if entries else None
-    if entry is None or entry.version != version:
+    if entry is None or entry.version < version:
         found = "nothing" if entry is None else f"version {entry.version}"
         raise PublishedVersionMissing(
-            f"ontology '{ontology}' version {version} is not the published one ({found}); "
-            "the newer accept started its own load"
+            f"ontology '{ontology}' version {version} is not published ({found} is)"
         )
+    kept = sorted(set(tables) & {table.name for table in entry.mapping.tabular.tables})
+    if entry.version != version:
+        get_run_logger().info(
+            "ontology %s: version %d is published now (this load was started for %d); "
+            "loading %s through it", ontology, entry.version, version, kept)
     model = from_turtle(published_turtle(storage_url, entry))
     store = open_project_store(project, storage_url)
     try:
-        report = load_raw(store, model, entry.mapping, set(tables))
+        report = load_raw(store, model, entry.mapping, set(kept))
     finally:
         store.close()
     result = {
         "ontology": ontology,
-        "version": version,
-        "tables": tables,
+        "version": entry.version,
+        "started_for_version": version,
+        "tables": kept,
         "rows_loaded": report.rows,
         "records_loaded": report.records,
         "rejected": report.rejected,

@@ -56,6 +56,7 @@ class DemoResult:
     approved_alert: str | None = None
     open_alerts: int | None = None
     commission_run: str | None = None
+    turbines_then_and_now: tuple[int, int] | None = None
     triggered_report_run: str | None = None
     sync_counts: dict[str, int] | None = None
     drift: dict[str, Any] | None = None
@@ -163,13 +164,33 @@ def step_ontology(
         current = [o for o in items if o.get("version")]
         if current:
             name = current[0]["name"]
-            result.ontology = api.call("GET", f"/projects/{PROJECT}/ontologies/{name}").json()
+            path = f"/projects/{PROJECT}/ontologies/{name}"
+            result.ontology = api.call("GET", path).json()
             classes = [c.get("label") or c.get("name") for c in result.ontology["classes"]]
             say(f"ontology '{name}' accepted with classes: {', '.join(map(str, classes))}")
+            _describe_turbine(api, path, say)
+            result.ontology = api.call("GET", path).json()
             _wait_table_loads(api, deadline)
             return
         time.sleep(2)
     raise DemoFailed(f"no ontology was accepted within {timeout:.0f} s of the ingestion")
+
+
+TURBINE_COMMENT = "A wind turbine: one generator on one tower, at one site."
+
+
+def _describe_turbine(api: Api, path: str, say: Callable[[str], None]) -> None:
+    """A person's edit on the extracted ontology: describe the Turbine class (a new version
+    when it changes, none when it is already so), and show the diff against the extraction."""
+    saved = api.call("PATCH", f"{path}/classes",
+                     json={"ref": "Turbine", "comment": TURBINE_COMMENT}).json()
+    version = saved["ontology"]["version"]
+    if version == 1:
+        return
+    diff = api.call("GET", f"{path}/diff", params={"from_version": 1, "to_version": version})
+    say(f"described class Turbine (ontology version {version}); diff against the extraction:")
+    for line in diff.json()["text"].splitlines()[1:]:
+        say(f"  {line}")
 
 
 def _iri(ontology: dict[str, Any], label: str, domain: str | None = None) -> str:
@@ -524,20 +545,44 @@ def step_commission(api: Api, result: DemoResult, say: Callable[[str], None]) ->
         result.commission_run = done[0]["id"]
         say(f"site S5 already commissioned (run {done[0]['id']})")
     else:
-        started = api.call("POST", f"/projects/{PROJECT}/pipelines/commission-site/runs",
-                           json={})
+        # started as an outside system would: through the pipeline's webhook and its secret
+        pipeline = f"/projects/{PROJECT}/pipelines/commission-site"
+        secret = api.call("POST", f"{pipeline}/webhook", json={}).json()["secret"]
+        started = api.call("POST", f"/hooks/{PROJECT}/commission-site",
+                           json={"secret": secret}, ok=(200, 201, 202))
         result.commission_run = started.json()["flow_run_id"]
-        say(f"commissioning site S5 (20 turbines of a new model): run {result.commission_run}")
+        say("commissioning site S5 (20 turbines of a new model) through the pipeline's "
+            f"webhook: run {result.commission_run}")
         _wait_run(api, "commission-site", result.commission_run)
     source = f"prefect.flow-run.{result.commission_run}"
     report = _wait_triggered(api, "fleet-report", lambda t: t.get("resource") == source)
     result.triggered_report_run = report["id"]
     say(f"'{ON_COMMISSION}' ran fleet-report (run {report['id']}): {result.report_path} now "
         "lists the new turbines")
+    _history(api, result, say)
     synced = api.call("POST", f"/projects/{PROJECT}/twins/{TWIN}/syncs", json={}).json()
     run = _wait_project_run(api, synced["flow_run_id"])
     result.sync_counts = (run.get("result") or {}).get("counts")
     say(f"twin '{TWIN}' synced: rows per class {result.sync_counts} (event mimir.twin.synced)")
+
+
+def _history(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
+    """Storage keeps history: the turbine table's changes name the run behind each, and the
+    twin answers as of just before the commissioning run."""
+    changes = api.call("GET", f"/projects/{PROJECT}/tables/turbine/history").json()["items"]
+    by_run = next((c for c in changes if c["run_id"] == result.commission_run), None)
+    if by_run:
+        say(f"table turbine history: version {by_run['version']} ({by_run['operation']}, "
+            f"{by_run['rows']} rows) was written by run {result.commission_run}")
+    run = api.call("GET", f"/projects/{PROJECT}/runs/{result.commission_run}").json()
+    assert result.ontology is not None
+    query = f"SELECT (COUNT(?t) AS ?turbines) WHERE {{ ?t a <{_iri(result.ontology, 'Turbine')}> }}"
+    twin = f"/projects/{PROJECT}/twins/{TWIN}/query"
+    now = _rows(api.call("POST", twin, json={"query": query}).json())[0]["turbines"]
+    before = _rows(api.call("POST", twin, json={"query": query,
+                                                "as_of": run["created"]}).json())[0]["turbines"]
+    result.turbines_then_and_now = (int(before), int(now))
+    say(f"SPARQL: {now} turbines now, {before} as of {run['created']} (before the commissioning)")
 
 
 def step_monitor(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
