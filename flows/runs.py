@@ -114,14 +114,20 @@ def read_runs(
     limit: int,
     ids: list[UUID] | None = None,
     include_upcoming: bool = True,
+    since: datetime | None = None,
 ) -> list[FlowRun]:
-    """Flow runs carrying all `tags` (and one of `ids`, if given), newest first."""
+    """Flow runs carrying all `tags` (and one of `ids`, if given), newest first.
+
+    `since`: only runs expected to start from then on — a project's runs are tagged with its
+    name, so a project deleted and created again under that name would otherwise inherit the
+    runs of its predecessor (its failed loads, its extractions)."""
     run_filter = FlowRunFilter(tags=FlowRunFilterTags(all_=tags))
     if ids is not None:
         run_filter.id = FlowRunFilterId(any_=ids)
-    if not include_upcoming:
+    if not include_upcoming or since is not None:
         run_filter.expected_start_time = FlowRunFilterExpectedStartTime(
-            before_=datetime.now(UTC)  # type: ignore[arg-type]
+            before_=None if include_upcoming else datetime.now(UTC),  # type: ignore[arg-type]
+            after_=since,  # type: ignore[arg-type]
         )
     with get_client(sync_client=True) as client:
         return list(
@@ -131,15 +137,19 @@ def read_runs(
         )
 
 
-def list_project_runs(project: str, kind: str | None, limit: int) -> list[dict[str, Any]]:
-    """The project's runs (of one kind, if given), newest first."""
+def list_project_runs(
+    project: str, kind: str | None, limit: int, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The project's runs (of one kind, if given; from `since`, if given), newest first."""
     tags = ["mimir", f"project:{project}"] + ([f"kind:{kind}"] if kind else [])
-    return [run_summary(run) for run in read_runs(tags=tags, limit=limit)]
+    return [run_summary(run) for run in read_runs(tags=tags, limit=limit, since=since)]
 
 
-def get_project_run(project: str, run_id: UUID) -> dict[str, Any] | None:
+def get_project_run(
+    project: str, run_id: UUID, since: datetime | None = None
+) -> dict[str, Any] | None:
     """One of the project's runs with its recorded result (None if it is not the project's)."""
-    runs = read_runs(tags=["mimir", f"project:{project}"], ids=[run_id], limit=1)
+    runs = read_runs(tags=["mimir", f"project:{project}"], ids=[run_id], limit=1, since=since)
     if not runs:
         return None
     detail = run_summary(runs[0])
@@ -154,6 +164,7 @@ def latest_project_run(
     parameters: dict[str, Any] | None = None,
     scan: int = 50,
     api_url: str | None = None,
+    since: datetime | None = None,
 ) -> dict[str, Any] | None:
     """The project's newest run of `kind` (whose parameters include `parameters`, if given),
     with its recorded result once it has ended; None when there is none among the newest
@@ -167,7 +178,8 @@ def latest_project_run(
     wanted = parameters or {}
     chosen = temporary_settings({PREFECT_API_URL: api_url}) if api_url else nullcontext()
     with chosen:
-        for run in read_runs(tags=["mimir", f"project:{project}", f"kind:{kind}"], limit=scan):
+        tags = ["mimir", f"project:{project}", f"kind:{kind}"]
+        for run in read_runs(tags=tags, limit=scan, since=since):
             given = run.parameters or {}
             if all(given.get(key) == value for key, value in wanted.items()):
                 detail = run_summary(run)

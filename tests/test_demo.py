@@ -103,6 +103,19 @@ def test_ontology_from_the_messy_exports(platform: Platform, built: str) -> None
     assert tables["reading"] == sample.counts["readings"]
 
 
+def test_a_persons_edit_on_the_extracted_ontology_is_a_version_with_a_diff(
+    platform: Platform, built: str
+) -> None:
+    ontology = get(platform, "/ontologies/main")
+    turbine = next(c for c in ontology["classes"] if c["label"] == "Turbine")
+    assert turbine["comment"] == "A wind turbine: one generator on one tower, at one site."
+    assert ontology["version"] == 2
+    diff = get(platform, "/ontologies/main/diff", from_version=1, to_version=2)
+    changed = [(c["name"], c["change"]) for c in diff["diff"]["classes"]]
+    assert changed == [("Turbine", "changed")]
+    assert "~ Turbine: comment None" in built  # the demo printed it
+
+
 def test_a_pipeline_run_trigger_reran_the_report_for_the_new_site(
     platform: Platform, built: str
 ) -> None:
@@ -123,6 +136,12 @@ def test_a_pipeline_run_trigger_reran_the_report_for_the_new_site(
     assert fired[0]["parameters"]["trigger"]["event"] == "prefect.flow-run.Completed"
     synced = next(ln for ln in built.splitlines() if "synced: rows per class" in ln)
     assert f"'Turbine': {everyone}" in synced
+    assert "via:webhook" in commission["tags"]  # started as an outside system would
+    # history: the table names the run behind the change; the twin answers as of before it
+    changes = get(platform, "/tables/turbine/history")["items"]
+    assert any(c["run_id"] == commission["id"] and c["rows"] == sample.commissioned["turbines"]
+               for c in changes)
+    assert f"SPARQL: {everyone} turbines now, {sample.counts['turbines']} as of" in built
 
 
 def test_model_drift_fired_its_trigger_and_the_report_names_the_reasons(

@@ -300,18 +300,43 @@ steps:
     assert final["state"] == "CANCELLED"
 
 
+NOTE = """
+name: note
+type: processing
+steps:
+  - name: note
+    action: context.set
+    with: {key: at, value: "{{ run.id }}"}
+"""
+
+
 def test_deleting_a_project_removes_its_pipeline_deployments(
     platform: Platform, web: HTTPFixture
 ) -> None:
+    """…and a project created again under the same name starts clean: the runs of its
+    predecessor (tagged with the same name) are not its own."""
     http.post(f"{platform.api}/projects", json={"name": "short-lived"}, headers=platform.headers())
     saved = save(platform, "short-lived", "paged-orders", pipeline_yaml(web))
     deployment_id = saved.json()["deployment_id"]
+    assert save(platform, "short-lived", "note", NOTE).status_code == 200
+    started = http.post(f"{platform.api}/projects/short-lived/pipelines/note/runs", json={},
+                        headers=platform.headers())
+    run_id = started.json()["flow_run_id"]
+    get = partial(http.get, headers=platform.headers())
+    assert wait_for_run(get, platform.api, "short-lived", run_id)["state"] == "COMPLETED"
     assert (
         http.delete(f"{platform.api}/projects/short-lived", headers=platform.headers()).status_code
         == 200
     )
     prefect = platform.env["PREFECT_API_URL"]
     assert http.get(f"{prefect}/deployments/{deployment_id}").status_code == 404
+    again = http.post(f"{platform.api}/projects", json={"name": "short-lived"},
+                      headers=platform.headers())
+    assert again.status_code == 201, again.text
+    assert get(f"{platform.api}/projects/short-lived/runs").json()["items"] == []
+    assert get(f"{platform.api}/projects/short-lived/runs/{run_id}").status_code == 404
+    assert http.delete(f"{platform.api}/projects/short-lived",
+                       headers=platform.headers()).status_code == 200
 
 
 def test_concurrency_becomes_the_deployment_limit(platform: Platform, project: str) -> None:

@@ -87,7 +87,8 @@ def extraction_status(run: dict[str, Any]) -> ExtractionStatus:
 
 
 def latest_extraction(
-    prefect_api_url: str, project: str, ontology: str | None = None
+    prefect_api_url: str, project: str, ontology: str | None = None,
+    since: datetime | None = None,
 ) -> tuple[ExtractionStatus | None, str | None]:
     """The project's newest extraction (into `ontology`, if given), or why it is unknown.
 
@@ -95,7 +96,8 @@ def latest_extraction(
     (None, reason) when Prefect could not be read — the caller still answers."""
     where = {"ontology": ontology} if ontology else None
     try:
-        run = latest_project_run(project, "extraction", parameters=where, api_url=prefect_api_url)
+        run = latest_project_run(project, "extraction", parameters=where,
+                                 api_url=prefect_api_url, since=since)
     except Exception as exc:  # Prefect down must not take the ontology listing with it
         return None, f"could not read extraction runs from Prefect: {exc}"[:500]
     return (extraction_status(run) if run else None), None

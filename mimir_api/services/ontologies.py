@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from domain.published import unpublish
 from mimir_api.core.errors import Conflict, InvalidInput, Unavailable
 from mimir_api.core.security import Scope
-from mimir_api.db.models import Ontology, OntologyVersionRecord, Project
+from mimir_api.db.models import Ontology, OntologyVersionRecord, Project, as_utc
 from mimir_api.services.context import ServiceContext
 from mimir_api.services.extraction_status import ExtractionStatus, latest_extraction
 from mimir_api.services.inputs import ProjectName, StrictInput
@@ -248,7 +248,10 @@ def list_ontologies(ctx: ServiceContext, params: ProjectOntologies) -> OntologyL
             select(Ontology).where(Ontology.project_id == project.id).order_by(Ontology.name)
         ).all()
         items = [ontology_public(session, project, r) for r in rows]
-    latest, unavailable = latest_extraction(ctx.settings.resolved_prefect_api_url, params.project)
+        since = as_utc(project.created_at)  # an earlier project of this name ran its own
+    latest, unavailable = latest_extraction(
+        ctx.settings.resolved_prefect_api_url, params.project, since=since
+    )
     return OntologyListing(
         items=items, latest_extraction=latest, extraction_unavailable=unavailable
     )
@@ -331,9 +334,10 @@ def get_ontology(ctx: ServiceContext, params: OntologyRef) -> OntologyDetail:
         row = ontology_row(session, project, params.name)
         summary = ontology_public(session, project, row)
         model = model_of(current_record(session, row).turtle)
+        since = as_utc(project.created_at)
     axioms = sum(1 for line in model.extra.splitlines() if line.strip())
     latest, unavailable = latest_extraction(
-        ctx.settings.resolved_prefect_api_url, params.project, params.name
+        ctx.settings.resolved_prefect_api_url, params.project, params.name, since=since
     )
     return OntologyDetail(
         **summary.model_dump(),

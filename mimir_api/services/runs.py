@@ -107,17 +107,19 @@ def _final(summary: dict[str, Any]) -> dict[str, Any]:
     return {**summary, "final": is_final(summary)}
 
 
-def _check_project(ctx: ServiceContext, name: str) -> None:
+def _created(ctx: ServiceContext, name: str) -> datetime:
+    """When the project was created: runs from before belong to an earlier project of the
+    same name (deleted since), not to this one."""
     with ctx.session() as session:
-        project_row(session, name)
+        return as_utc(project_row(session, name).created_at)
 
 
 @operation(method="GET", path="/projects/{project}/runs", scope=Scope.READ, tags=("runs",))
 def list_project_runs(ctx: ServiceContext, params: ProjectRunsQuery) -> ProjectRunList:
     """Every flow run Mimir started for the project (or those of one kind), newest first."""
-    _check_project(ctx, params.project)
+    since = _created(ctx, params.project)
     with unavailable_on_failure("could not read runs from Prefect"):
-        runs = read_project_runs(params.project, params.kind, params.limit)
+        runs = read_project_runs(params.project, params.kind, params.limit, since)
     return ProjectRunList(items=[ProjectRun(**_final(run)) for run in runs])
 
 
@@ -126,9 +128,9 @@ def list_project_runs(ctx: ServiceContext, params: ProjectRunsQuery) -> ProjectR
 )
 def get_project_run(ctx: ServiceContext, params: ProjectRunRef) -> ProjectRunDetail:
     """One run: state, timings, error message, and the result it recorded once finished."""
-    _check_project(ctx, params.project)
+    since = _created(ctx, params.project)
     with unavailable_on_failure("could not read the run from Prefect"):
-        run = read_project_run(params.project, params.run_id)
+        run = read_project_run(params.project, params.run_id, since)
     if run is None:
         raise NotFound(f"project '{params.project}' has no run {params.run_id}", field="run_id")
     return ProjectRunDetail(**_final(run))
