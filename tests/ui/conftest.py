@@ -142,6 +142,24 @@ def check_page(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def assert_fits_narrow(page: Page) -> None:
+    """No sideways scroll at the page's (narrow) width; names what sticks out when it fails."""
+    wide = page.evaluate(
+        """() => {
+          const width = window.innerWidth;
+          if (document.documentElement.scrollWidth <= width) return [];
+          return [...document.querySelectorAll("body *")]
+            .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+            .filter((el) => !el.closest(".table-scroll, pre, .editor-body"))
+            .slice(0, 8)
+            .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`);
+        }"""
+    )
+    width = page.evaluate("window.innerWidth")
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{page.url} is {scroll}px wide at {width}px: {wide}"
+
+
 def sign_in(page: Page, base_url: str, token: str) -> None:
     page.goto(f"{base_url}/#/signin")
     settle(page)
