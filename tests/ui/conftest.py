@@ -120,8 +120,9 @@ def settle(page: Page) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def check_page(page: Page, name: str) -> None:
-    """axe-core on the page as it is now (no serious or critical violations) + a screenshot."""
+def check_page(page: Page, name: str, full_page: bool = True) -> None:
+    """axe-core on the page as it is now (no serious or critical violations) + a screenshot
+    (of the whole page, or of the window for a README picture of a long page)."""
     settle(page)
     shown = page.inner_text("main")
     assert "[object " not in shown, f"{name} shows a stringified object: {shown[:2000]}"
@@ -139,7 +140,7 @@ def check_page(page: Page, name: str) -> None:
     ]
     assert not bad, f"axe-core on {name}: {json.dumps(bad, indent=1)}"
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def assert_fits_narrow(page: Page) -> None:

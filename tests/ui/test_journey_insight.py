@@ -302,6 +302,8 @@ def test_anomaly_becomes_an_alert_approved_and_acknowledged(
     page.get_by_role("combobox", name="State").select_option("acknowledged")
     page.get_by_role("button", name="Show alerts").click()
     expect(alerts.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("#toasts .toast")).to_have_count(0, timeout=15_000)  # info toasts go
+    check_page(page, "alerts-triggers", full_page=False)  # the alert above its trigger
 
     # delete the trigger, confirmed in a dialog
     page.get_by_role("button", name="Delete trigger hold-for-review").click()
@@ -449,6 +451,7 @@ def test_newer_pages_fit_a_narrow_screen(
     expect(nav.get_by_role("link", name="System")).to_be_hidden()
     page.get_by_role("button", name="Menu").click()
     nav.get_by_role("link", name="Projects").click()
+    expect(nav.get_by_role("link", name="System")).to_be_hidden()  # closed once followed
     page.get_by_role("link", name=PROJECT, exact=True).click()
     page.get_by_role("link", name="Open models").click()
     expect(page.get_by_role("table", name=f"Models of {PROJECT}")).to_be_visible()
