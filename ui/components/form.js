@@ -93,6 +93,14 @@ function tagOf(schema, branches) {
   }) || null;
 }
 
+/** A branch without a tag: its title, else what it holds (its choices, or its type). */
+function branchTitle(branch) {
+  if (branch.title) return branch.title;
+  if (branch.enum) return branch.enum.join(" | ");
+  if (branch.type === "array" && branch.items?.type) return `list of ${branch.items.type}`;
+  return branch.type;
+}
+
 /**
  * A union (`oneOf`/`anyOf`): a labelled select of its branches (named by the discriminator's
  * value, else the branch's title) and the chosen branch's fields; only those are read back.
@@ -100,7 +108,7 @@ function tagOf(schema, branches) {
 function union(name, schema, required, nullable, initial) {
   const branches = branchesOf(schema).real;
   const tag = tagOf(schema, branches);
-  const labels = branches.map((b, i) => String((tag && fixedValue(b, tag)) ?? b.title ?? `option ${i + 1}`));
+  const labels = branches.map((b, i) => String((tag && fixedValue(b, tag)) ?? branchTitle(b) ?? `option ${i + 1}`));
   const optional = nullable || !required;
   let chosen = initial !== undefined && initial !== null && tag ? labels.indexOf(String(initial[tag])) : initial !== undefined && initial !== null ? 0 : -1;
   if (chosen < 0 && !optional) chosen = 0;
@@ -122,7 +130,7 @@ function union(name, schema, required, nullable, initial) {
         const inner = objectFields(branch, start, tag);
         built.set(i, { wraps: [hintOf(branch)].filter(Boolean).concat(inner.wraps), read: () => (tag ? { [tag]: fixedValue(branch, tag), ...inner.read() } : inner.read()) });
       } else {
-        const one = field(name, { ...branch, title: labels[i] }, true, start);
+        const one = field(name, { ...branch, title: schema.title || name }, true, start);
         built.set(i, { wraps: [one.wrap], read: one.read });
       }
     }
@@ -145,7 +153,7 @@ function union(name, schema, required, nullable, initial) {
 /** A list of objects or unions: one fieldset per item, with add and remove buttons. */
 function array(name, schema, required, initial) {
   const title = schema.title || name;
-  const singular = title.replace(/([^s])s$/, "$1");
+  const singular = /ies$/.test(title) ? title.replace(/ies$/, "y") : title.replace(/([^s])s$/, "$1");
   const list = h("div", { class: "items" });
   const items = [];
   let touched = false;
