@@ -34,8 +34,9 @@ function conditionText(c) {
     const what = [c.class_name, c.attribute].filter(Boolean).join(".") || "any class";
     return `${c.kind}: ${what}, at least ${c.min_severity || "low"}`;
   }
+  if (c.kind === "model_drift") return `model_drift: ${c.model || "any model"}`;
   const rest = Object.entries(c).filter(([key, value]) => key !== "kind" && value !== null && value !== undefined);
-  return `${c.kind}: ${rest.map(([key, value]) => `${key} ${typeof value === "object" ? JSON.stringify(value) : value}`).join(", ")}`;
+  return [c.kind, rest.map(([key, value]) => `${key} ${typeof value === "object" ? JSON.stringify(value) : value}`).join(", ")].filter(Boolean).join(": ");
 }
 
 /** The actions manual triggers hold on one alert, filled in once list_alert_actions answers. */
