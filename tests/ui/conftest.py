@@ -120,8 +120,9 @@ def settle(page: Page) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def check_page(page: Page, name: str) -> None:
-    """axe-core on the page as it is now (no serious or critical violations) + a screenshot."""
+def check_page(page: Page, name: str, full_page: bool = True) -> None:
+    """axe-core on the page as it is now (no serious or critical violations) + a screenshot
+    (of the whole page, or of the window for a README picture of a long page)."""
     settle(page)
     shown = page.inner_text("main")
     assert "[object " not in shown, f"{name} shows a stringified object: {shown[:2000]}"
@@ -139,7 +140,25 @@ def check_page(page: Page, name: str) -> None:
     ]
     assert not bad, f"axe-core on {name}: {json.dumps(bad, indent=1)}"
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def assert_fits_narrow(page: Page) -> None:
+    """No sideways scroll at the page's (narrow) width; names what sticks out when it fails."""
+    wide = page.evaluate(
+        """() => {
+          const width = window.innerWidth;
+          if (document.documentElement.scrollWidth <= width) return [];
+          return [...document.querySelectorAll("body *")]
+            .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+            .filter((el) => !el.closest(".table-scroll, pre, .editor-body"))
+            .slice(0, 8)
+            .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`);
+        }"""
+    )
+    width = page.evaluate("window.innerWidth")
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{page.url} is {scroll}px wide at {width}px: {wide}"
 
 
 def sign_in(page: Page, base_url: str, token: str) -> None:

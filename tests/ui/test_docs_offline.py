@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, expect
 
-from tests.ui.conftest import SCREENSHOTS, OpenServer, check_page, open_page
+from tests.ui.conftest import SCREENSHOTS, OpenServer, assert_fits_narrow, check_page, open_page
 
 
 def test_api_docs_work_with_only_local_hosts(open_server: OpenServer, browser: Browser) -> None:
@@ -44,6 +44,6 @@ def test_narrow_screen_has_a_menu_and_no_sideways_scroll(
     page.get_by_role("button", name="Menu").click()
     expect(nav.get_by_role("link", name="Tokens")).to_be_visible()
     check_page(page, "narrow-system")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_fits_narrow(page)
     page.context.close()
     watch.assert_clean()

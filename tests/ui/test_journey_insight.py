@@ -2,8 +2,10 @@
 generator and steps seed it through the real `mimir up`): a twin and a what-if scenario with
 an edit and its diff, a model trained from the ontology and its card, a manual trigger created
 in the browser, anomaly detection whose alerts hold its action, one approved (starting the
-output pipeline's run) and one acknowledged, the trigger deleted, and a table's history read as
-of a past version — each page checked with axe-core and saved as a screenshot.
+output pipeline's run), one rejected and one acknowledged, the trigger deleted; a pipeline_run
+trigger and detection rules (threshold and SPARQL) made with the forms generated from the
+API's unions; a table's history read as of a past version; and the newer pages on a narrow
+screen — each page checked with axe-core and saved as a screenshot.
 
 The tests share one seeded project (module fixture) and run in order: the alerts test's
 detection and the model's training are separate flow runs, kept to one each.
@@ -17,12 +19,19 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from flows.demo.data import generate
 from flows.demo.run import PROJECT, STEPS, Api, DemoResult, _iri, remove_demo
 from tests.conftest import Platform
-from tests.ui.conftest import Watch, check_page, settle, sign_in
+from tests.ui.conftest import (
+    Watch,
+    assert_fits_narrow,
+    check_page,
+    open_page,
+    settle,
+    sign_in,
+)
 
 SEED_STEPS = {"project", "files", "pipelines", "ingest", "ontology"}
 
@@ -41,6 +50,16 @@ steps:
       data: "{{ params.trigger }}"
       template: "{{ data.payload.summary }}"
 """
+
+
+def save_alert_note(platform: Platform) -> None:
+    saved = httpx.put(
+        f"{platform.api}/projects/{PROJECT}/pipelines/alert-note",
+        json={"yaml": ALERT_NOTE},
+        headers=platform.headers(),
+        timeout=120,
+    )
+    assert saved.status_code < 300, saved.text
 
 
 @pytest.fixture(scope="module")
@@ -195,13 +214,7 @@ def test_anomaly_becomes_an_alert_approved_and_acknowledged(
     platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
 ) -> None:
     page, _watch = ui
-    saved = httpx.put(
-        f"{platform.api}/projects/{PROJECT}/pipelines/alert-note",
-        json={"yaml": ALERT_NOTE},
-        headers=platform.headers(),
-        timeout=120,
-    )
-    assert saved.status_code < 300, saved.text
+    save_alert_note(platform)
     sign_in(page, platform.base_url, platform.token)
     page.goto(f"{platform.base_url}/#/projects/{PROJECT}")
     page.get_by_role("link", name="Open alerts").click()
@@ -254,6 +267,23 @@ def test_anomaly_becomes_an_alert_approved_and_acknowledged(
     page.go_back()
     settle(page)
 
+    # reject another: its held action is dropped and nothing runs
+    rejects = alerts.get_by_role("button", name=re.compile(r"^Reject alert on "))
+    pending_before = rejects.count()
+    assert pending_before >= 1
+    rejects.first.click()
+    expect(page.get_by_role("list", name="Actions rejected")).to_contain_text(
+        "hold-for-review → alert-note (rejected)"
+    )
+    expect(rejects).to_have_count(pending_before - 1)
+    expect(alerts.get_by_role("button", name=re.compile(r"^Approve alert on "))).to_have_count(
+        pending_before - 1
+    )
+    runs = httpx.get(
+        f"{platform.api}/projects/{PROJECT}/pipelines/alert-note/runs", headers=platform.headers()
+    ).json()["items"]
+    assert [r["id"] for r in runs] == [run_id]  # only the approved alert started a run
+
     open_before = alerts.get_by_role("button", name="Acknowledge").count()
     first = alerts.get_by_role("button", name=re.compile(r"^Acknowledge alert on ")).first
     label = first.get_attribute("aria-label") or ""
@@ -272,11 +302,118 @@ def test_anomaly_becomes_an_alert_approved_and_acknowledged(
     page.get_by_role("combobox", name="State").select_option("acknowledged")
     page.get_by_role("button", name="Show alerts").click()
     expect(alerts.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("#toasts .toast")).to_have_count(0, timeout=15_000)  # info toasts go
+    check_page(page, "alerts-triggers", full_page=False)  # the alert above its trigger
 
     # delete the trigger, confirmed in a dialog
     page.get_by_role("button", name="Delete trigger hold-for-review").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete trigger").click()
     expect(triggers).to_contain_text("No triggers yet.")
+
+
+def test_pipeline_run_trigger_and_detection_rules_from_union_forms(
+    platform: Platform, windfarm: DemoResult, ui: tuple[Page, Watch]
+) -> None:
+    """create_trigger's condition and each detection rule are discriminated unions: the form
+    offers their branches and sends only the chosen branch's values."""
+    page, watch = ui
+    save_alert_note(platform)
+    sign_in(page, platform.base_url, platform.token)
+    page.goto(f"{platform.base_url}/#/projects/{PROJECT}/alerts")
+    settle(page)
+
+    page.get_by_role("button", name="New trigger").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Name", exact=True).fill("after-ingest")
+    condition = dialog.get_by_role("group", name="Condition")
+    expect(condition.get_by_role("textbox", name="Class Name")).to_be_visible()  # alert_raised
+    condition.get_by_role("combobox", name="Kind").select_option("pipeline_run")
+    expect(condition.get_by_role("textbox", name="Class Name")).to_have_count(0)
+    condition.get_by_role("textbox", name="Pipeline").fill("ingest-windfarm")
+    condition.get_by_role("combobox", name="Outcome").select_option("failed")
+    dialog.locator("form > div.field").get_by_role("textbox", name="Pipeline").fill("alert-note")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/triggers")) as sent:
+        dialog.get_by_role("button", name="Create trigger").click()
+    body = sent.value.post_data_json
+    assert body is not None
+    assert body["condition"] == {  # only the chosen branch's values
+        "kind": "pipeline_run",
+        "pipeline": "ingest-windfarm",
+        "outcome": "failed",
+    }
+    triggers = page.get_by_role("table", name=f"Triggers of {PROJECT}")
+    expect(triggers).to_contain_text("pipeline_run: ingest-windfarm failed")
+    expect(triggers.locator("tbody tr")).to_have_count(1)
+    expect(triggers).not_to_contain_text("none (manual)")  # a Prefect automation watches it
+
+    # detection rules: a list of threshold | sparql, one fieldset per rule
+    page.locator("#op-set_detection_settings summary").click()
+    panel = page.locator("#op-set_detection_settings")
+    panel.get_by_role("button", name="Add rule").click()
+    first = panel.get_by_role("group", name="Rule 1")
+    first.get_by_role("combobox", name="Kind").select_option("threshold")
+    first.get_by_role("textbox", name="Name", exact=True).fill("hot-reading")
+    first.get_by_role("textbox", name="Class Name").fill("NoSuchClass")
+    first.get_by_role("textbox", name="Attribute").fill("value")
+    first.get_by_role("spinbutton", name="Value").fill("90")
+    panel.get_by_role("button", name="Add rule").click()
+    second = panel.get_by_role("group", name="Rule 2")
+    second.get_by_role("combobox", name="Kind").select_option("sparql")
+    expect(second.get_by_role("textbox", name="Class Name")).to_have_count(0)
+    second.get_by_role("textbox", name="Name", exact=True).fill("any-reading")
+    second.get_by_role("combobox", name="Severity").select_option("high")
+    second.get_by_role("textbox", name="Query").fill("ASK { ?s ?p ?o }")
+    save = panel.get_by_role("button", name="PUT set_detection_settings")
+
+    # a rule on a class the ontology lacks: the API's problem document, naming the field
+    save.click()
+    toast = page.locator("#toasts .toast.error")
+    expect(toast).to_contain_text("unknown class 'NoSuchClass'")
+    expect(toast).to_contain_text("rules.0.class_name")
+    check_page(page, "alerts-rules-error")
+    assert any(
+        path.endswith("/anomalies/settings") and status == 422
+        for path, status in watch.api_statuses
+    )
+    settings_url = f"{platform.api}/projects/{PROJECT}/anomalies/settings"
+    assert httpx.get(settings_url, headers=platform.headers()).json()["rules"] == []
+    toast.get_by_role("button", name="Dismiss message").click()
+
+    first.get_by_role("textbox", name="Class Name").fill("Reading")
+    save.click()
+    expect(panel.locator(".op-result")).to_contain_text("any-reading")
+    stored = httpx.get(settings_url, headers=platform.headers()).json()["rules"]
+    set_fields = [{k: v for k, v in rule.items() if v is not None} for rule in stored]
+    assert set_fields == [
+        {
+            "kind": "threshold",
+            "name": "hot-reading",
+            "severity": "medium",
+            "class_name": "Reading",
+            "attribute": "value",
+            "op": ">",
+            "value": 90.0,
+        },
+        {"kind": "sparql", "name": "any-reading", "severity": "high", "query": "ASK { ?s ?p ?o }"},
+    ]
+
+    # remove a rule: the one left is renumbered and saved alone
+    panel.get_by_role("button", name="Remove rule 1").click()
+    expect(panel.get_by_role("group", name="Rule 1")).to_contain_text("Query")
+    save.click()  # the answer is cleared on submit, then shown
+    expect(panel.locator(".op-result")).to_contain_text("any-reading")
+    expect(panel.locator(".op-result")).not_to_contain_text("hot-reading")
+    stored = httpx.get(settings_url, headers=platform.headers()).json()["rules"]
+    assert [r["name"] for r in stored] == ["any-reading"]
+
+    # leave the project as the other tests expect it
+    for gone in (
+        httpx.put(settings_url, json={}, headers=platform.headers()),
+        httpx.delete(
+            f"{platform.api}/projects/{PROJECT}/triggers/after-ingest", headers=platform.headers()
+        ),
+    ):
+        assert gone.status_code < 300, gone.text
 
 
 def test_table_history_and_as_of_read(
@@ -304,3 +441,44 @@ def test_table_history_and_as_of_read(
     newest.get_by_role("button", name=f"Read as of version {version}").click()
     expect(rows.locator("tbody tr")).to_have_count(turbine["rows"])  # 60: one page of 100
     check_page(page, "table-history")
+
+
+def test_newer_pages_fit_a_narrow_screen(
+    platform: Platform, windfarm: DemoResult, browser: Browser
+) -> None:
+    """Twin, models, alerts and a table's history at 390x800: the menu reaches them and
+    nothing scrolls sideways (runs last: the tests above filled these pages)."""
+    page, watch = open_page(browser, width=390, height=800)
+    sign_in(page, platform.base_url, platform.token)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="System")).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    nav.get_by_role("link", name="Projects").click()
+    expect(nav.get_by_role("link", name="System")).to_be_hidden()  # closed once followed
+    page.get_by_role("link", name=PROJECT, exact=True).click()
+    page.get_by_role("link", name="Open models").click()
+    expect(page.get_by_role("table", name=f"Models of {PROJECT}")).to_be_visible()
+    check_page(page, "narrow-models")
+    assert_fits_narrow(page)
+    pages = {
+        "narrow-twin": f"/projects/{PROJECT}/twins?twin=plant",
+        "narrow-model": f"/projects/{PROJECT}/models/turbine-failure",
+        "narrow-alerts": f"/projects/{PROJECT}/alerts",
+        "narrow-table-history": f"/projects/{PROJECT}/tables/turbine",
+    }
+    for name, route in pages.items():
+        page.goto(f"{platform.base_url}/#{route}")
+        settle(page)
+        if name == "narrow-table-history":
+            page.locator("#table-history summary").click()
+            expect(
+                page.get_by_role("table", name="Changes of turbine, newest first")
+            ).to_be_visible()
+        if name == "narrow-alerts":
+            page.get_by_role("button", name="New trigger").click()
+            assert_fits_narrow(page)  # the dialog with the condition's union
+            page.get_by_role("dialog").get_by_role("button", name="Close").click()
+        check_page(page, name)
+        assert_fits_narrow(page)
+    page.context.close()
+    watch.assert_clean()

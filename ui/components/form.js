@@ -1,22 +1,43 @@
 // Form generated from an operation in the OpenAPI document: path/query parameters and the JSON
 // Schema of the request body become labelled fields, so forms follow the API without
-// hand-written fields. Values come back typed (numbers, booleans, lists, objects).
+// hand-written fields. Unions (`oneOf`/`anyOf`, with or without a discriminator) become a
+// choice of branch; lists of objects or unions get add/remove. Values come back typed
+// (numbers, booleans, lists, objects), holding only the chosen branch's values.
 import { h } from "../lib/dom.js";
 
 let uid = 0;
 
-/** The non-null branch of `anyOf: [X, null]`, and whether null is allowed. */
-function unwrap(schema) {
-  const branches = schema.anyOf || schema.oneOf;
-  if (!branches) return { schema, nullable: false };
+/** The non-null branches of a union, and whether null is allowed (`anyOf: [X, null]`). */
+function branchesOf(schema) {
+  const branches = schema.oneOf || schema.anyOf;
+  if (!branches) return null;
   const real = branches.filter((b) => b.type !== "null");
-  return { schema: { ...real[0], description: schema.description, title: schema.title, default: schema.default }, nullable: real.length < branches.length };
+  return { real, nullable: real.length < branches.length };
 }
 
+/**
+ * `anyOf: [X, null]` is X (optional); a union inside (`anyOf: [{oneOf: …}, null]`) stays a
+ * union. The outer schema's title, description and default win over the branch's.
+ */
+function unwrap(schema) {
+  const union = branchesOf(schema);
+  if (!union) return { schema, nullable: false };
+  const outer = { description: schema.description, title: schema.title, default: schema.default };
+  for (const key of Object.keys(outer)) if (outer[key] === undefined) delete outer[key];
+  if (union.real.length > 1) return { schema: { ...schema, ...outer }, nullable: union.nullable };
+  const inner = unwrap(union.real[0] || {});
+  return { schema: { ...inner.schema, ...outer }, nullable: union.nullable || inner.nullable };
+}
+
+const isObject = (s) => s.type === "object" && s.properties && Object.keys(s.properties).length > 0;
+const isUnion = (s) => (branchesOf(s)?.real.length || 0) > 1;
+
 function kindOf(schema) {
+  if (isUnion(schema)) return "union";
   if (schema.enum) return "enum";
-  if (schema.type === "object" && schema.properties && Object.keys(schema.properties).length) return "object";
+  if (isObject(schema)) return "object";
   if (schema.type === "string" && schema.format === "date-time") return "datetime";
+  if (schema.type === "array" && schema.items && (isObject(unwrap(schema.items).schema) || isUnion(schema.items))) return "array";
   if (schema.type === "array" && (!schema.items || ["string", "number", "integer"].includes(schema.items.type))) return "list";
   if (schema.type === "boolean") return "boolean";
   if (schema.type === "integer" || schema.type === "number") return "number";
@@ -24,16 +45,151 @@ function kindOf(schema) {
   return "json";
 }
 
-/** A nested object with known properties: a fieldset of its own fields, read back as an object. */
-function group(name, schema, required, initial = {}) {
-  const inner = Object.entries(schema.properties).map(([key, sub]) =>
+const legendOf = (title, required) => h("legend", {}, title, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null);
+const hintOf = (schema) => (schema.description ? h("small", { class: "hint" }, schema.description) : null);
+
+/** The fields of an object's properties (minus `skip`, e.g. a discriminator), read as one object. */
+function objectFields(schema, initial, skip) {
+  const inner = Object.entries(schema.properties).filter(([key]) => key !== skip).map(([key, sub]) =>
     field(key, sub, (schema.required || []).includes(key), (initial || {})[key]));
-  const wrap = h("fieldset", { class: "field group" }, h("legend", {}, schema.title || name, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
-    schema.description ? h("small", { class: "hint" }, schema.description) : null, inner.map((f) => f.wrap));
   function read() {
     const out = {};
     for (const f of inner) { const value = f.read(); if (value !== undefined) out[f.name] = value; }
+    return out;
+  }
+  return { wraps: inner.map((f) => f.wrap), read };
+}
+
+/** A nested object with known properties: a fieldset of its own fields, read back as an object. */
+function group(name, schema, required, initial = {}) {
+  const inner = objectFields(schema, initial);
+  const wrap = h("fieldset", { class: "field group" }, legendOf(schema.title || name, required), hintOf(schema), inner.wraps);
+  function read() {
+    const out = inner.read();
     return Object.keys(out).length || required ? out : undefined;
+  }
+  return { name, wrap, read };
+}
+
+/** A branch's fixed value of property `key` (a `const` or one-value `enum`), if it has one. */
+function fixedValue(branch, key) {
+  const prop = branch.properties?.[key];
+  if (!prop) return undefined;
+  if (prop.const !== undefined) return prop.const;
+  return prop.enum?.length === 1 ? prop.enum[0] : undefined;
+}
+
+/**
+ * The property that tells a union's branches apart: the discriminator's, else one every
+ * branch fixes to a different value (a Literal `kind` without a declared discriminator).
+ */
+function tagOf(schema, branches) {
+  const declared = schema.discriminator?.propertyName;
+  if (declared) return declared;
+  const first = branches[0]?.properties || {};
+  return Object.keys(first).find((key) => {
+    const values = branches.map((b) => fixedValue(b, key));
+    return values.every((v) => v !== undefined) && new Set(values).size === values.length;
+  }) || null;
+}
+
+/** A branch without a tag: its title, else what it holds (its choices, or its type). */
+function branchTitle(branch) {
+  if (branch.title) return branch.title;
+  if (branch.enum) return branch.enum.join(" | ");
+  if (branch.type === "array" && branch.items?.type) return `list of ${branch.items.type}`;
+  return branch.type;
+}
+
+/**
+ * A union (`oneOf`/`anyOf`): a labelled select of its branches (named by the discriminator's
+ * value, else the branch's title) and the chosen branch's fields; only those are read back.
+ */
+function union(name, schema, required, nullable, initial) {
+  const branches = branchesOf(schema).real;
+  const tag = tagOf(schema, branches);
+  const labels = branches.map((b, i) => String((tag && fixedValue(b, tag)) ?? branchTitle(b) ?? `option ${i + 1}`));
+  const optional = nullable || !required;
+  let chosen = initial !== undefined && initial !== null && tag ? labels.indexOf(String(initial[tag])) : initial !== undefined && initial !== null ? 0 : -1;
+  if (chosen < 0 && !optional) chosen = 0;
+  const id = `f${++uid}-${name}-branch`;
+  const tagTitle = (tag && branches[0].properties?.[tag]?.title) || "Type";
+  // option values are the labels (what a person reads and a test selects), indexes if not unique
+  const values = new Set(labels).size === labels.length ? labels : labels.map((_, i) => String(i));
+  const select = h("select", { id, name: tag || `${name}-branch`, required: optional ? null : true },
+    optional ? h("option", { value: "" }, "—") : null,
+    labels.map((label, i) => h("option", { value: values[i], selected: i === chosen || null }, label)));
+  const body = h("div", { class: "branch" });
+  const built = new Map(); // branch index → its fields, kept so switching back keeps what was typed
+
+  function build(i) {
+    if (!built.has(i)) {
+      const branch = branches[i];
+      const start = labels.indexOf(String(initial?.[tag])) === i || !tag ? initial : undefined;
+      if (isObject(branch)) {
+        const inner = objectFields(branch, start, tag);
+        built.set(i, { wraps: [hintOf(branch)].filter(Boolean).concat(inner.wraps), read: () => (tag ? { [tag]: fixedValue(branch, tag), ...inner.read() } : inner.read()) });
+      } else {
+        const one = field(name, { ...branch, title: schema.title || name }, true, start);
+        built.set(i, { wraps: [one.wrap], read: one.read });
+      }
+    }
+    return built.get(i);
+  }
+  function show() {
+    body.replaceChildren(...(select.value === "" ? [] : build(values.indexOf(select.value)).wraps));
+  }
+  select.addEventListener("change", show);
+  show();
+  const wrap = h("fieldset", { class: "field group union" }, legendOf(schema.title || name, required), hintOf(schema),
+    h("div", { class: "field" }, h("label", { for: id }, tagTitle), select), body);
+  function read() {
+    if (select.value === "") return nullable && required ? null : undefined;
+    return build(values.indexOf(select.value)).read();
+  }
+  return { name, wrap, read };
+}
+
+/** A list of objects or unions: one fieldset per item, with add and remove buttons. */
+function array(name, schema, required, initial) {
+  const title = schema.title || name;
+  const singular = /ies$/.test(title) ? title.replace(/ies$/, "y") : title.replace(/([^s])s$/, "$1");
+  const list = h("div", { class: "items" });
+  const items = [];
+  let touched = false;
+  function renumber() {
+    items.forEach((item, i) => {
+      item.legend.firstChild.textContent = `${singular} ${i + 1}`;
+      item.remove.setAttribute("aria-label", `Remove ${singular.toLowerCase()} ${i + 1}`);
+    });
+  }
+  function add(start) {
+    const item = field(`${name}-${items.length + 1}`, { ...schema.items, title: singular, description: undefined }, true, start);
+    item.legend = item.wrap.querySelector("legend");
+    item.remove = h("button", { type: "button", class: "secondary danger" }, "Remove");
+    item.remove.addEventListener("click", () => {
+      items.splice(items.indexOf(item), 1);
+      item.wrap.remove();
+      touched = true;
+      renumber();
+    });
+    item.wrap.classList.add("item");
+    item.wrap.append(h("div", { class: "actions" }, item.remove));
+    items.push(item);
+    list.append(item.wrap);
+    renumber();
+    return item;
+  }
+  for (const value of Array.isArray(initial) ? initial : []) add(value);
+  const more = h("button", { type: "button", class: "secondary" }, `Add ${singular.toLowerCase()}`);
+  more.addEventListener("click", () => {
+    touched = true;
+    add().wrap.querySelector("input, select, textarea")?.focus();
+  });
+  const wrap = h("fieldset", { class: "field group array" }, legendOf(title, required), hintOf(schema), list, h("div", { class: "actions" }, more));
+  function read() {
+    const out = items.map((item) => item.read()).filter((value) => value !== undefined);
+    return out.length || required || touched ? out : undefined;
   }
   return { name, wrap, read };
 }
@@ -46,15 +202,18 @@ function isoInstant(text) {
 }
 
 function field(name, rawSchema, required, initial) {
-  let { schema } = unwrap(rawSchema);
+  let { schema, nullable } = unwrap(rawSchema);
   // a Literal (`const`, e.g. a discriminator's kind) is a one-choice select
   if (schema.const !== undefined && !schema.enum) schema = { ...schema, enum: [schema.const], default: schema.const };
   const kind = kindOf(schema);
+  const start = initial !== undefined ? initial : schema.default;
+  if (kind === "union") return union(name, schema, required, nullable, start);
   if (kind === "object") return group(name, schema, required, initial);
+  if (kind === "array") return array(name, schema, required, start);
   const id = `f${++uid}-${name}`;
   const hintId = `${id}-hint`;
   const label = h("label", { for: id }, schema.title || name, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null);
-  const value = initial !== undefined ? initial : schema.default;
+  const value = start;
   const common = { id, name, "aria-describedby": schema.description ? hintId : null, required: required || null };
   let input;
   if (kind === "enum") {

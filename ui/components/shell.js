@@ -145,7 +145,13 @@ export function start() {
     menu.setAttribute("aria-expanded", String(open));
     document.getElementById("nav-links").classList.toggle("open", open);
   });
-  window.addEventListener("hashchange", render);
+  // on a narrow screen the menu closes once a page is chosen, showing the page it opened
+  const closeMenu = () => {
+    menu.setAttribute("aria-expanded", "false");
+    document.getElementById("nav-links").classList.remove("open");
+  };
+  document.getElementById("nav-links").addEventListener("click", (event) => { if (event.target.closest("a")) closeMenu(); });
+  window.addEventListener("hashchange", () => { closeMenu(); render(); });
   window.addEventListener("unhandledrejection", (event) => { event.preventDefault(); showError(event.reason); });
   renderAuth();
   render();

@@ -24,11 +24,19 @@ const PAGE_OPS = new Set(["list_alerts", "list_anomalies", "run_anomaly_detectio
 const shortIri = (iri) => decodeURIComponent(String(iri).split(/[/#]/).pop());
 const badge = (value) => h("span", { class: `state ${value}` }, value);
 
-/** A trigger's condition in words, e.g. "alert_raised: Reading.value, at least high". */
+/**
+ * A trigger's condition in words, e.g. "alert_raised: Reading.value, at least high"; a kind
+ * this page does not know yet shows its fields as they are.
+ */
 function conditionText(c) {
   if (c.kind === "pipeline_run") return `pipeline_run: ${c.pipeline} ${c.outcome}`;
-  const what = [c.class_name, c.attribute].filter(Boolean).join(".") || "any class";
-  return `${c.kind}: ${what}, at least ${c.min_severity || "low"}`;
+  if (c.kind === "alert_raised") {
+    const what = [c.class_name, c.attribute].filter(Boolean).join(".") || "any class";
+    return `${c.kind}: ${what}, at least ${c.min_severity || "low"}`;
+  }
+  if (c.kind === "model_drift") return `model_drift: ${c.model || "any model"}`;
+  const rest = Object.entries(c).filter(([key, value]) => key !== "kind" && value !== null && value !== undefined);
+  return [c.kind, rest.map(([key, value]) => `${key} ${typeof value === "object" ? JSON.stringify(value) : value}`).join(", ")].filter(Boolean).join(": ");
 }
 
 /** The actions manual triggers hold on one alert, filled in once list_alert_actions answers. */
@@ -75,6 +83,7 @@ export async function alertsPage(main, { project }, _query, shell) {
               if (!done) return;
               shell.toast(`Alert on ${shortIri(a.entity)} is ${done.state}.`);
               if (x.id === "approve_alert") await showStarted(a, done);
+              if (x.id === "reject_alert") showDecided(a, done);
               await loadAlerts();
             });
             return button;
@@ -94,6 +103,12 @@ export async function alertsPage(main, { project }, _query, shell) {
         prefect ? [" · ", h("a", { href: prefect, target: "_blank", rel: "noopener" }, "Follow it in the Prefect UI")] : null);
     }));
     replace(approvalBox, h("p", {}, `Approved on ${shortIri(alert.entity)}:`), h("ul", { "aria-label": "Runs started by approval" }, items));
+  }
+
+  /** After reject_alert: the actions it dropped, with their state. */
+  function showDecided(alert, done) {
+    replace(approvalBox, h("p", {}, `Rejected on ${shortIri(alert.entity)}: nothing runs.`),
+      h("ul", { "aria-label": "Actions rejected" }, done.items.map((x) => h("li", {}, `${x.trigger} → ${x.pipeline} (${x.state})`))));
   }
 
   async function loadTriggers() {
