@@ -204,6 +204,20 @@ def test_train_model_and_read_its_card(
     expect(predictions.locator("tbody tr")).to_have_count(1)
     expect(predictions).to_contain_text(turbine)
 
+    # monitoring: batch predictions for every turbine, then a drift check on unchanged data
+    monitoring = page.get_by_role("region", name="Monitoring")
+    expect(monitoring).to_contain_text("No drift check yet")
+    monitoring.get_by_role("button", name="Score every entity").click()
+    stored = page.locator("#toasts .toast", has_text="predictions stored")
+    expect(stored).to_contain_text(f"{generate().counts['turbines']} predictions", timeout=300_000)
+    monitoring.get_by_role("button", name="Check drift").click()
+    expect(page.locator("#drift-verdict")).to_contain_text("Not degraded", timeout=300_000)
+    checks = page.get_by_role("table", name="Drift checks, newest first")
+    expect(checks.locator("tbody tr")).to_have_count(1)
+    drift = httpx.get(f"{platform.api}/projects/{PROJECT}/models/turbine-failure/drift",
+                      headers=platform.headers()).json()
+    assert drift["degraded"] is False and len(drift["items"]) == 1
+
     page.get_by_role("link", name="Models", exact=True).click()
     expect(page.get_by_role("table", name=f"Models of {PROJECT}")).to_contain_text("COMPLETED")
     check_page(page, "models")

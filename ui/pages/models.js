@@ -1,6 +1,7 @@
 // Models: a project's models (create one from the ontology with the form generated from
 // create_model's schema), and one model's page — train a version and follow it, its metrics
-// beside the baseline's, its model card, and predictions.
+// beside the baseline's, its model card, predictions, and monitoring: batch predictions for
+// every entity (infer) and drift checks (monitor_model) with their reports.
 import { call, operation } from "../lib/api.js";
 import { fmtTime, h, replace } from "../lib/dom.js";
 import { dataTable } from "../components/table.js";
@@ -94,8 +95,10 @@ export async function modelPage(main, { project, name }, _query, shell) {
         h("section", { class: "card", "aria-label": "Metrics" }, h("h2", {}, "Metrics"), metricsView(model.card.metrics || {})),
         h("section", { class: "card", "aria-label": "Model card" }, h("h2", {}, "Model card"),
           h("pre", { class: "json", id: "model-card", tabindex: "0", "aria-label": "Model card (Markdown)" }, model.card_markdown || JSON.stringify(model.card, null, 2)))) : null,
-      model.card && predictOp ? h("section", { class: "card", "aria-label": "Predict" }, h("h2", {}, "Predict"), predictForm(predictOp, project, name, shell)) : null);
+      model.card && predictOp ? h("section", { class: "card", "aria-label": "Predict" }, h("h2", {}, "Predict"), predictForm(predictOp, project, name, shell)) : null,
+      model.card ? monitoring : null);
   }
+  const monitoring = monitoringSection(project, name, shell);
 
   async function follow() {
     // Training is a flow run: re-read the model until its newest version has ended.
@@ -136,4 +139,71 @@ function predictForm(op, project, name, shell) {
     },
   });
   return h("div", {}, form, out);
+}
+
+/** Follow a flow run Mimir started until it has ended; `say` reports each state. */
+async function followRun(project, started, say) {
+  let run = null;
+  while (!run?.final) {
+    if (run) await new Promise((resolve) => setTimeout(resolve, 1500));
+    run = await call("get_project_run", { project, run_id: started.flow_run_id });
+    say(run);
+  }
+  return run;
+}
+
+/** The newest drift report: verdict, reasons, PSI per feature against the threshold. */
+function driftView(history) {
+  const newest = history.items[0];
+  if (!newest) return h("p", {}, "No drift check yet: check drift to compare today's data with the training data.");
+  const features = Object.entries(newest.features || {}).map(([feature, d]) => ({ feature, ...d }));
+  const points = [...features.map((f) => ({ label: f.feature, value: Number(f.psi) || 0, kind: f.psi > newest.psi_threshold ? "" : "baseline" })),
+    { label: "predictions", value: Number(newest.prediction?.psi) || 0, kind: newest.prediction?.psi > newest.psi_threshold ? "" : "baseline" }];
+  const fmt = (v) => (typeof v === "number" ? v.toFixed(3) : v ?? "—");
+  return h("div", {},
+    h("p", { id: "drift-verdict", role: "status" }, h("strong", {}, history.degraded ? "Degraded" : "Not degraded"),
+      ` — checked ${fmtTime(newest.checked_at)} on version ${newest.model_version}, ${newest.rows?.current ?? "?"} rows against ${newest.rows?.reference ?? "?"} training rows.`),
+    newest.reasons?.length ? h("ul", { "aria-label": "Why it is degraded" }, newest.reasons.map((r) => h("li", {}, r))) : null,
+    barChart({ label: `Population stability index per feature and of the predictions; above ${newest.psi_threshold} (blue) counts as drift`, points }),
+    dataTable({
+      caption: "Drift checks, newest first", rows: history.items, filename: "drift.csv",
+      columns: [
+        { key: "checked_at", label: "Checked", render: (r) => fmtTime(r.checked_at) },
+        { key: "model_version", label: "Version" },
+        { key: "degraded", label: "Degraded", render: (r) => (r.degraded ? "yes" : "no") },
+        { key: "prediction_psi", label: "Prediction PSI", render: (r) => fmt(r.prediction?.psi) },
+        { key: "reasons", label: "Reasons", render: (r) => (r.reasons || []).join("; ") || "—" },
+      ],
+    }));
+}
+
+/** Monitoring: score every entity into the predictions table, check drift, read the reports. */
+function monitoringSection(project, name, shell) {
+  const check = h("button", { type: "button" }, "Check drift");
+  const score = h("button", { type: "button", class: "secondary" }, "Score every entity");
+  const state = h("p", { class: "hint", "aria-live": "polite" });
+  const reports = h("div", { id: "model-drift" });
+  const load = async () => replace(reports, driftView(await call("list_model_drift", { project, name })));
+  const runFrom = (button, opId, what) => button.addEventListener("click", async () => {
+    const started = await shell.act(button, () => call(opId, { project, name }));
+    if (!started) return;
+    button.disabled = true;
+    try {
+      const run = await followRun(project, started, (r) => { state.textContent = `${what}: ${r.state_name || r.state}`; });
+      if (run.state !== "COMPLETED") shell.toast(`${what} ended ${run.state_name || run.state}: ${run.message || ""}`, "error");
+      else if (opId === "infer") shell.toast(`${run.result?.rows ?? "The"} predictions stored in table mimir_predictions_${name.replaceAll("-", "_")}.`);
+      await load();
+    } catch (error) {
+      shell.showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  runFrom(check, "monitor_model", "Drift check");
+  runFrom(score, "infer", "Batch predictions");
+  load().catch((error) => shell.showError(error));
+  return h("section", { class: "card", "aria-label": "Monitoring" },
+    h("div", { class: "page-head" }, h("h2", {}, "Monitoring"), h("div", { class: "actions" }, score, check)),
+    h("p", { class: "hint" }, "Batch predictions land in the model's predictions table (the twin shows them, rules can judge them); a drift check compares today's data and predictions with the training data, and a degraded model fires model_drift triggers."),
+    state, reports);
 }
