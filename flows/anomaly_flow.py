@@ -14,7 +14,7 @@ deduplicated there, not here: the flow has no memory between runs.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import httpx
 from prefect import flow
@@ -88,6 +88,18 @@ class DetectionConfig(BaseModel):
         max_length=100,
         description="Rule conditions (threshold on an attribute, SPARQL SELECT/ASK) whose hits "
         "become alerts like anomalies, with method rule:<name>.",
+    )
+    run_after: list[Literal["ingestion", "sync"]] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Run detection by itself after every completed ingestion pipeline run "
+        "and/or twin sync of the project (Prefect automations).",
+    )
+    every_minutes: int | None = Field(
+        default=None,
+        ge=5,
+        le=7 * 24 * 60,
+        description="Also run detection on this interval, in minutes (a Prefect schedule).",
     )
 
     def rule_named(self, name: str) -> ThresholdRule | SparqlRule | None:

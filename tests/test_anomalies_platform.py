@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -169,3 +171,78 @@ def test_rules_raise_alerts_once_through_the_worker(platform: Platform, windfarm
     bad = call(platform, "PUT", "/anomalies/settings",
                json={"rules": [{"kind": "sparql", "name": "x", "query": "ASK {"}]})
     assert bad.status_code == 422 and bad.json()["field"].endswith("rules.0.query")
+
+
+def _automatic_runs(prefect: str, deployment_id: str, after: str) -> list[dict[str, Any]]:
+    """Flow runs of the project's automatic-detection deployment that an automation created
+    after `after` (ISO time), newest first."""
+    found = httpx.post(f"{prefect}/flow_runs/filter", json={
+        "deployments": {"id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_DESC",
+        "limit": 50}, timeout=60).json()
+    return [r for r in found if (r.get("created_by") or {}).get("type") == "AUTOMATION"
+            and r["created"] > after]
+
+
+def _wait_automatic_run(platform: Platform, deployment_id: str, after: str) -> dict[str, Any]:
+    prefect = platform.env["PREFECT_API_URL"]
+    deadline = time.monotonic() + 300
+    while not (runs := _automatic_runs(prefect, deployment_id, after)):
+        assert time.monotonic() < deadline, "no detection run followed"
+        time.sleep(1)
+    run = wait_for_run(lambda url: get(platform, url), platform.api, PROJECT, runs[0]["id"])
+    assert run["state"] == "COMPLETED", run
+    assert "via:automatic" in run["tags"] and "kind:anomalies" in run["tags"]
+    return run
+
+
+def test_detection_runs_by_itself_after_syncs_ingestion_and_on_a_schedule(
+    platform: Platform, windfarm: None
+) -> None:
+    """Last in the module (it replaces the settings). The project's own detection deployment
+    carries its schedule and the automations that start it after a twin sync or a completed
+    ingestion run; turning both off removes it all."""
+    prefect = platform.env["PREFECT_API_URL"]
+    by_name = f"{prefect}/deployments/name/detect-anomalies/auto-{PROJECT}"
+    base = {"classes": ["Reading"], "methods": ["mad"]}
+    ok(call(platform, "PUT", "/anomalies/settings", json={**base, "every_minutes": 60}))
+    deployment = httpx.get(by_name, timeout=60).json()
+    [schedule] = deployment["schedules"]
+    assert schedule["schedule"]["interval"] == 3600 and schedule["active"]
+    assert deployment["parameters"]["settings"]["every_minutes"] == 60
+
+    settings = ok(call(platform, "PUT", "/anomalies/settings",
+                       json={**base, "run_after": ["sync", "ingestion", "sync"]}))
+    assert settings["run_after"] == ["sync", "ingestion"]
+    deployment = httpx.get(by_name, timeout=60).json()
+    assert deployment["schedules"] == []
+    owner = f"prefect.deployment.{deployment['id']}"
+    owned = httpx.get(f"{prefect}/automations/owned-by/{owner}", timeout=60).json()
+    assert sorted(a["trigger"]["expect"][0] for a in owned) == [
+        "mimir.twin.synced", "prefect.flow-run.Completed"]
+
+    # a twin sync starts detection
+    ok(call(platform, "POST", "/twins", json={"name": "watch", "ontologies": ["main"]}), 201)
+    synced = ok(call(platform, "POST", "/twins/watch/syncs", json={}), 201)
+    sync = wait_for_run(lambda url: get(platform, url), platform.api, PROJECT,
+                        synced["flow_run_id"])
+    assert sync["state"] == "COMPLETED", sync
+    _wait_automatic_run(platform, deployment["id"], sync["created"][:19])
+
+    # so does a completed ingestion run (here one that rewrites a site as it is)
+    site = {"site_id": "S1", "name": "North Sea 1", "region": "North Sea",
+            "operator": "Aegir Power"}
+    text = ("name: touch-site\ntype: ingestion\nsteps:\n  - name: site\n"
+            "    action: storage.write\n"
+            f"    with: {{class: Site, rows: [{json.dumps(site)}]}}\n")
+    ok(call(platform, "PUT", "/pipelines/touch-site", json={"yaml": text}))
+    started = ok(call(platform, "POST", "/pipelines/touch-site/runs", json={}), 201)
+    ingested = wait_for_run(lambda url: get(platform, url), platform.api, PROJECT,
+                            started["flow_run_id"])
+    assert ingested["state"] == "COMPLETED", ingested
+    _wait_automatic_run(platform, deployment["id"],
+                        ingested["created"][:19])
+
+    # nothing automatic: the deployment and its automations are gone
+    ok(call(platform, "PUT", "/anomalies/settings", json=base))
+    assert httpx.get(by_name, timeout=60).status_code == 404
+    assert httpx.get(f"{prefect}/automations/owned-by/{owner}", timeout=60).json() == []

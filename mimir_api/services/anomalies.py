@@ -40,6 +40,7 @@ from flows.anomaly_flow import (
     detection_classes,
     start_detection,
 )
+from flows.auto_detection import AutoDetection, upsert_auto_detection
 from flows.rules import ModelFacts, RuleInvalid, check_rules
 from flows.triggers import EVENT_ALERT_RAISED
 from mimir_api.core.errors import InvalidInput, NotFound, unavailable_on_failure
@@ -170,8 +171,10 @@ def set_detection_settings(
     ctx: ServiceContext, params: DetectionSettingsSet
 ) -> DetectionSettingsPublic:
     """Replace the project's detection settings: classes, attributes, groupings, methods,
-    sensitivity, cooldown. Names are checked against the accepted ontologies."""
+    sensitivity, cooldown, rules, and when detection runs by itself (after ingestion runs or
+    twin syncs, every N minutes). Names are checked against the accepted ontologies."""
     config = DetectionConfig(**params.model_dump(exclude={"project"}))
+    config.run_after = list(dict.fromkeys(config.run_after))
     with ctx.session() as session:
         project = project_row(session, params.project)
         _check_settings(project.storage_url, config, _model_facts(session, project))
@@ -181,6 +184,13 @@ def set_detection_settings(
         row.settings = config.model_dump(mode="json")
         row.updated_at = utcnow()
         session.add(row)
+        # Prefect refusing: nothing is saved (the session closes uncommitted)
+        with unavailable_on_failure("Prefect could not set up automatic detection"):
+            upsert_auto_detection(AutoDetection(
+                project=project.name, storage_url=project.storage_url,
+                work_pool=ctx.settings.work_pool, settings=row.settings,
+                run_after=tuple(config.run_after), every_minutes=config.every_minutes,
+            ))
         session.commit()
     return DetectionSettingsPublic(**config.model_dump())
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from blocks.project_storage import ProjectStorage, block_name
+from flows.auto_detection import remove_auto_detection
 from mimir_api.core.errors import Conflict, InvalidInput, unavailable_on_failure
 from mimir_api.core.security import Scope
 from mimir_api.db.models import Project, as_utc, utcnow
@@ -271,6 +272,8 @@ def delete_project(ctx: ServiceContext, params: ProjectRef) -> ProjectDeleted:
         row = project_row(session, params.name, field="name")
         remove_project_automations(session, row)
         remove_project_deployments(session, row)
+        with unavailable_on_failure("could not remove the project's automatic detection"):
+            remove_auto_detection(row.name)
         if row.storage_plugin:
             _delete_storage_block(row.name)
         removed = project_storage.remove_storage_object(row.storage_url)
