@@ -211,12 +211,12 @@ def test_detection_runs_by_itself_after_syncs_ingestion_and_on_a_schedule(
     assert deployment["parameters"]["settings"]["every_minutes"] == 60
 
     settings = ok(call(platform, "PUT", "/anomalies/settings",
-                       json={**base, "run_after": ["sync", "ingestion", "sync"]}))
+                       json={**base, "run_after": ["sync", "ingestion"]}))
     assert settings["run_after"] == ["sync", "ingestion"]
     deployment = httpx.get(by_name, timeout=60).json()
     assert deployment["schedules"] == []
     owner = f"prefect.deployment.{deployment['id']}"
-    owned = httpx.get(f"{prefect}/automations/owned-by/{owner}", timeout=60).json()
+    owned = httpx.get(f"{prefect}/automations/related-to/{owner}", timeout=60).json()
     assert sorted(a["trigger"]["expect"][0] for a in owned) == [
         "mimir.twin.synced", "prefect.flow-run.Completed"]
 
@@ -245,4 +245,4 @@ def test_detection_runs_by_itself_after_syncs_ingestion_and_on_a_schedule(
     # nothing automatic: the deployment and its automations are gone
     ok(call(platform, "PUT", "/anomalies/settings", json=base))
     assert httpx.get(by_name, timeout=60).status_code == 404
-    assert httpx.get(f"{prefect}/automations/owned-by/{owner}", timeout=60).json() == []
+    assert httpx.get(f"{prefect}/automations/related-to/{owner}", timeout=60).json() == []

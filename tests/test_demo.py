@@ -142,6 +142,13 @@ def test_a_pipeline_run_trigger_reran_the_report_for_the_new_site(
     assert any(c["run_id"] == commission["id"] and c["rows"] == sample.commissioned["turbines"]
                for c in changes)
     assert f"SPARQL: {everyone} turbines now, {sample.counts['turbines']} as of" in built
+    # the sync started detection by itself (settings run_after: [sync]), on the project's own
+    # deployment, tagged so Mimir lists it among the project's runs
+    line = next(ln for ln in built.splitlines() if "detection ran by itself after the sync" in ln)
+    run_id = line.split("(run ")[1].split(")")[0]
+    automatic = get(platform, f"/runs/{run_id}")
+    assert automatic["state"] == "COMPLETED" and "via:automatic" in automatic["tags"]
+    assert automatic["created"] > synced_run_created(platform)
 
 
 def test_model_drift_fired_its_trigger_and_the_report_names_the_reasons(
@@ -326,3 +333,9 @@ def twin_query(platform: Platform, query: str, scenario: str | None = None) -> l
     )
     assert response.status_code == 200, response.text
     return [{k: v["value"] for k, v in row.items()} for row in response.json()["bindings"]]
+
+
+def synced_run_created(platform: Platform) -> str:
+    """When the demo's twin sync was created (the newest twin-sync run of the project)."""
+    [newest, *_] = get(platform, "/runs", kind="twin-sync")["items"]
+    return str(newest["created"])

@@ -57,6 +57,7 @@ class DemoResult:
     open_alerts: int | None = None
     commission_run: str | None = None
     turbines_then_and_now: tuple[int, int] | None = None
+    auto_detection: dict[str, Any] | None = None
     triggered_report_run: str | None = None
     sync_counts: dict[str, int] | None = None
     drift: dict[str, Any] | None = None
@@ -459,10 +460,12 @@ def step_rule(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
     settings = api.call("GET", path).json()
     names = {r["name"] for r in RULES}
     rules = [r for r in settings.get("rules") or [] if r.get("name") not in names]
-    api.call("PUT", path, json={**settings, "rules": [*rules, *RULES]})  # the rest as is
+    after = sorted({*settings.get("run_after", []), "sync"})
+    api.call("PUT", path, json={**settings, "rules": [*rules, *RULES], "run_after": after})
     say("rule 'worn-sensor': every sensor with wear >= 0.97 raises one alert (severity medium)")
     say(f"rule 'likely-failure': every turbine whose stored '{MODEL}' prediction gives failure "
         "a probability >= 0.8 raises one alert (severity high)")
+    say("detection also runs by itself after every twin sync (a Prefect automation)")
 
 
 def _pending_alert(api: Api) -> dict[str, Any] | None:
@@ -564,6 +567,26 @@ def step_commission(api: Api, result: DemoResult, say: Callable[[str], None]) ->
     run = _wait_project_run(api, synced["flow_run_id"])
     result.sync_counts = (run.get("result") or {}).get("counts")
     say(f"twin '{TWIN}' synced: rows per class {result.sync_counts} (event mimir.twin.synced)")
+    detection = _wait_automatic_detection(api, run["created"])
+    found = detection.get("result") or {}
+    raised = (found.get("alerts") or {}).get("alerts_raised", 0)
+    result.auto_detection = {"run": detection["id"], "alerts_raised": raised,
+                             "anomalies": found.get("anomalies", 0)}
+    say(f"detection ran by itself after the sync (run {detection['id']}): "
+        f"{found.get('anomalies', 0)} anomalies, {raised} new alerts (the rest were raised "
+        "before: one alert per condition)")
+
+
+def _wait_automatic_detection(api: Api, after: str, timeout: float = 300) -> dict[str, Any]:
+    """The detection run the sync's automation started (tag via:automatic), once it ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.call("GET", f"/projects/{PROJECT}/runs", params={"kind": "anomalies"}).json()
+        for found in runs["items"]:
+            if "via:automatic" in found["tags"] and found["created"] > after:
+                return _wait_project_run(api, found["id"], max(deadline - time.monotonic(), 1))
+        time.sleep(1)
+    raise DemoFailed(f"no detection followed the twin sync within {timeout:.0f} s")
 
 
 def _history(api: Api, result: DemoResult, say: Callable[[str], None]) -> None:
