@@ -34,7 +34,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.utilities.callables import parameter_schema
 
 from flows.anomaly_flow import DETECT_FLOW_NAME, detect_anomalies
-from flows.deploy import SOURCE_ROOT
+from flows.deploy import PULL_STEPS, SOURCE_ROOT
 from flows.twin_flow import SYNCED_EVENT
 
 AutoEvent = Literal["ingestion", "sync"]
@@ -111,9 +111,7 @@ def upsert_auto_detection(auto: AutoDetection) -> str | None:
             work_pool_name=auto.work_pool,
             entrypoint=ENTRYPOINT,
             path=str(SOURCE_ROOT),
-            pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(SOURCE_ROOT)}}
-            ],
+            pull_steps=PULL_STEPS,
             parameters={
                 "project": auto.project,
                 "storage_url": auto.storage_url,

@@ -29,6 +29,10 @@ from flows.twin_flow import sync_twin
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENT_NAME = MIMIR_DEPLOYMENT
+PULL_STEPS: list[dict[str, Any]] = [
+    {"prefect.deployments.steps.set_working_directory": {"directory": str(SOURCE_ROOT)}}
+]
+"""What a worker does before it loads a Mimir-made deployment's flow: run from Mimir's code."""
 
 
 @dataclass(frozen=True)

@@ -295,6 +295,7 @@ def test_second_run_reuses(platform: Platform, built: str, tmp_path: Path) -> No
     assert len(get(platform, "/pipelines/ingest-windfarm/runs")["items"]) == 1
 
 
+@pytest.mark.timeout(900)  # the whole demo again, as a flow run starting a dozen others
 def test_the_demo_operation_runs_it_as_a_flow(platform: Platform, built: str) -> None:
     """`run_demo` (REST, MCP, the UI's button) runs the same steps on the work pool."""
     started = httpx.post(f"{platform.api}/demo", json={}, headers=platform.headers(), timeout=60)

@@ -320,12 +320,16 @@ def step_model(api: Api, result: DemoResult, say: Callable[[str], None]) -> None
     )
     # Batch predictions: a table of its own, shown in the twin beside each turbine and judged
     # by the rule 'likely-failure' (step rule).
+    table = f"mimir_predictions_{MODEL.replace('-', '_')}"
+    tables = {t["name"]: t for t in api.call("GET", f"/projects/{PROJECT}/tables").json()["items"]}
+    if table in tables:
+        say(f"batch predictions already stored ({tables[table]['rows']} rows in {table})")
+        return
     started = api.call("POST", f"{base}/{MODEL}/inferences", json={}, ok=(200, 201, 202))
     run = _wait_project_run(api, started.json()["flow_run_id"])
     rows = (run.get("result") or {}).get("rows")
-    say(f"batch predictions of '{MODEL}' for every turbine ({rows} rows) in table "
-        f"mimir_predictions_{MODEL.replace('-', '_')}; the twin shows each as "
-        f"<turbine>…/model/{MODEL}#prediction")
+    say(f"batch predictions of '{MODEL}' for every turbine ({rows} rows) in table {table}; "
+        f"the twin shows each as <turbine>…/model/{MODEL}#prediction")
 
 
 

@@ -36,7 +36,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelling
 from prefect.utilities.callables import parameter_schema
 
-from flows.deploy import SOURCE_ROOT
+from flows.deploy import PULL_STEPS, SOURCE_ROOT
 from flows.pipeline.compiler import Plan
 from flows.pipeline.flow import ENTRYPOINT, run_pipeline
 from flows.pipeline.schema import PipelineDocument
@@ -84,9 +84,7 @@ def upsert_deployment(plan: Plan, version: int, target: PipelineTarget) -> str:
             concurrency_limit=doc.concurrency,
             entrypoint=ENTRYPOINT,
             path=str(SOURCE_ROOT),
-            pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(SOURCE_ROOT)}}
-            ],
+            pull_steps=PULL_STEPS,
             parameters={
                 "pipeline_yaml": plan.text,
                 "project": target.project,
