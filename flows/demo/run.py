@@ -388,8 +388,8 @@ def _wait_table_loads(api: Api, deadline: float) -> None:
     """Accepting an ontology loads the raw records into its class tables as a flow run;
     wait until every such run of the project has ended (and completed)."""
     while time.monotonic() < deadline:
-        runs = api.call("GET", f"/projects/{PROJECT}/runs").json()["items"]
-        loads = [r for r in runs if r.get("kind") == "load-tables"]
+        loads = api.call("GET", f"/projects/{PROJECT}/runs",
+                         params={"kind": "load-tables"}).json()["items"]
         if loads and all(r["state"] in FINAL_STATES for r in loads):
             failed = [r for r in loads if r["state"] != "COMPLETED"]
             if failed:
