@@ -89,6 +89,27 @@ def _is_timeout(exc: BaseException) -> bool:
     return type(orig).__name__ == "OperationalError" and str(orig) == "interrupted"
 
 
+def _enable_wal(dbapi_conn: Any, wait_s: float) -> None:
+    """Put the database in WAL mode (once per file; a no-op after that).
+
+    Why a wait of our own: switching the journal mode needs the file to itself, and SQLite
+    answers "database is locked" at once — its busy handler is not consulted — while other
+    connections hold it, which happens when several connections open a new database together.
+    """
+    stop = time.monotonic() + wait_s
+    delay = 0.005
+    while True:
+        try:
+            if str(dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # sqlite3.OperationalError; the driver module is not imported
+            if "locked" not in str(exc) or time.monotonic() + delay > stop:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
 class _Retry(Exception):
     """A write hit a deadlock or serialisation failure and may be run again."""
 
@@ -188,13 +209,9 @@ class SQLStoragePlugin(StoragePlugin):
             @sa.event.listens_for(engine, "connect")
             def _sqlite_connect(dbapi_conn: Any, record: Any) -> None:
                 dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
-                for pragma in (
-                    "journal_mode=WAL",
-                    f"busy_timeout={busy_ms}",
-                    "synchronous=NORMAL",
-                    "case_sensitive_like=ON",
-                    "foreign_keys=OFF",
-                ):
+                dbapi_conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+                _enable_wal(dbapi_conn, cfg.busy_timeout_s)
+                for pragma in ("synchronous=NORMAL", "case_sensitive_like=ON", "foreign_keys=OFF"):
                     dbapi_conn.execute(f"PRAGMA {pragma}")
 
             @sa.event.listens_for(engine, "begin")
